@@ -1,0 +1,177 @@
+"""The service-level agreement: one versioned document that every ticket pins its terms from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from slaflow.calendars import ALWAYS_OPEN, CalendarSpec
+from slaflow.durations import Duration
+from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
+
+MAX_REPEATS = 9
+"""Our bound on re-paging the top tier, PagerDuty's as well: past it, a human process takes over."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreBreachWarning(_Strict):
+    """At `at_percent` of a target's time, tell `notify` that the target is running out."""
+
+    at_percent: int = Field(ge=1, le=99)
+    notify: Tier
+
+
+class TargetSpec(_Strict):
+    within: Duration
+    warnings: list[PreBreachWarning] = Field(default_factory=list)
+
+    @field_validator("within")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration such as '4h'")
+        return value
+
+    @field_validator("warnings")
+    @classmethod
+    def _distinct(cls, value: list[PreBreachWarning]) -> list[PreBreachWarning]:
+        percents = [w.at_percent for w in value]
+        if len(set(percents)) != len(percents):
+            raise ValueError("two warnings at the same percentage")
+        return sorted(value, key=lambda w: w.at_percent)
+
+
+class Objective(_Strict):
+    """Measurable targets for one priority."""
+
+    first_response: TargetSpec
+    resolution: TargetSpec
+    calendar: str = Field(ALWAYS_OPEN, description="Name of the calendar whose hours count.")
+    consequence: str = Field("", description="What a miss costs, e.g. a service credit.")
+
+
+class Contact(_Strict):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    slack_user_id: str | None = None
+
+
+class TierPolicy(_Strict):
+    """Who a tier is, how it is paged, and how long it has to acknowledge."""
+
+    tier: Tier
+    contacts: list[Contact] = Field(min_length=1)
+    paging: Literal["all", "round_robin"] = "all"
+    slack_channel: str = Field(min_length=1)
+    ack_window: Duration
+
+    @field_validator("ack_window")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration such as '15m'")
+        return value
+
+
+class EscalationMatrix(_Strict):
+    """The four tiers in ladder order and what happens while nobody acknowledges."""
+
+    tiers: list[TierPolicy]
+    repeat_limit: int = Field(
+        3, ge=0, le=MAX_REPEATS, description="Re-pages of the top tier while unacknowledged."
+    )
+    repeat_every: Duration | None = Field(
+        None, description="Gap between re-pages of the top tier; default its ack window."
+    )
+    reminder_every: Duration = Field(
+        timedelta(hours=1), description="Reminder to the owner of an acknowledged open ticket."
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _ladder_order(cls, value: list[TierPolicy]) -> list[TierPolicy]:
+        if [p.tier for p in value] != list(TIER_ORDER):
+            raise ValueError(
+                "must list exactly the four tiers in order: "
+                + ", ".join(t.value for t in TIER_ORDER)
+            )
+        return value
+
+    def policy(self, tier: Tier) -> TierPolicy:
+        return self.tiers[tier.rank]
+
+    @property
+    def repeat_interval(self) -> timedelta:
+        return self.repeat_every or self.policy(Tier.MANAGEMENT).ack_window
+
+    def find_contact(
+        self, *, email: str | None = None, slack_user_id: str | None = None
+    ) -> tuple[Tier, Contact] | None:
+        """The first tier and contact matching an email or Slack user id."""
+        for policy in self.tiers:
+            for contact in policy.contacts:
+                if email and contact.email.lower() == email.lower():
+                    return policy.tier, contact
+                if slack_user_id and contact.slack_user_id == slack_user_id:
+                    return policy.tier, contact
+        return None
+
+
+class SupportChannel(_Strict):
+    channel: Channel
+    hours: str = Field(ALWAYS_OPEN, description="Calendar of the channel's opening hours.")
+    description: str = ""
+
+
+class Agreement(_Strict):
+    """The whole agreement document (the seed's SLA overview, objectives, channels, escalation)."""
+
+    name: str = Field(min_length=1)
+    customer: str = ""
+    scope: list[str] = Field(default_factory=list, description="Services covered.")
+    exclusions: list[str] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+    availability_target: float = Field(99.5, gt=0, le=100, description="Percent per month.")
+    objectives: dict[Priority, Objective]
+    channels: list[SupportChannel] = Field(min_length=1)
+    escalation: EscalationMatrix
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
+    reopen_window: Duration = Field(
+        timedelta(days=7), description="How long a resolved ticket may be reopened before closing."
+    )
+
+    @field_validator("objectives")
+    @classmethod
+    def _every_priority(cls, value: dict[Priority, Objective]) -> dict[Priority, Objective]:
+        missing = [p.value for p in Priority if p not in value]
+        if missing:
+            raise ValueError(f"no objective for {', '.join(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> Agreement:
+        known = {ALWAYS_OPEN, *self.calendars}
+        for priority, objective in self.objectives.items():
+            if objective.calendar not in known:
+                raise ValueError(
+                    f"objectives.{priority.value}.calendar: unknown calendar "
+                    f"{objective.calendar!r} (known: {', '.join(sorted(known))})"
+                )
+        for i, channel in enumerate(self.channels):
+            if channel.hours not in known:
+                raise ValueError(f"channels.{i}.hours: unknown calendar {channel.hours!r}")
+        if ALWAYS_OPEN in self.calendars:
+            raise ValueError(f"calendars: {ALWAYS_OPEN!r} is built in and cannot be redefined")
+        return self
+
+    def objective(self, priority: Priority) -> Objective:
+        return self.objectives[priority]
+
+    def calendar_names(self) -> set[str]:
+        """Every calendar a ticket under this agreement may count in."""
+        return {o.calendar for o in self.objectives.values()} | {c.hours for c in self.channels}

@@ -1,0 +1,66 @@
+"""All configuration, read once from ``SLAFLOW_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_AGREEMENT_FILE = PACKAGE_DIR.parent / "agreements" / "default.yaml"
+
+
+class Settings(BaseSettings):
+    """Every setting of every slaflow process; production sets these in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SLAFLOW_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".slaflow"), description="Where `slaflow run` keeps its state.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
+    agreement_file: Path = Field(
+        DEFAULT_AGREEMENT_FILE, description="YAML agreement seeded as version 1 on first start."
+    )
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    task_queue: str = "slaflow"
+    temporal_ui_url: str = "http://localhost:8233"
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "slaflow <slaflow@localhost>"
+
+    slack_base_url: str = "https://slack.com/api/"
+    slack_bot_token: SecretStr = SecretStr("xoxb-local-development")
+    slack_signing_secret: SecretStr = SecretStr("local-signing-secret")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+
+    slack_standin_port: int = 8010
+    max_cached_workflows: int = 1000
+    graceful_shutdown_seconds: float = 30.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'slaflow.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()
