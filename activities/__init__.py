@@ -1,0 +1,1 @@
+"""Every side effect of slaflow: database, email, Slack, calendars. Never imported by workflows."""
