@@ -1,0 +1,561 @@
+"""The ticket's rules as pure functions: what is due next, what a command does, whom to tell.
+
+The workflow owns time and side effects; this module owns decisions. Every function takes the
+runtime state and `now` and either answers a question or changes the state and returns the
+notices owed. Unit tests drive it without Temporal; the workflow replays it deterministically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+from slaflow import ladder, sla_clock
+from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning
+from slaflow.calendars import ResolvedCalendar
+from slaflow.durations import format_duration
+from slaflow.tickets import (
+    SYSTEM_ACTOR,
+    Acknowledge,
+    AddComment,
+    Assign,
+    ChangePriority,
+    Command,
+    Escalate,
+    EventKind,
+    Notice,
+    NoticeKind,
+    Page,
+    PauseSpan,
+    PinnedTerms,
+    Reopen,
+    Resolve,
+    Respond,
+    TargetClock,
+    TargetKind,
+    TicketEvent,
+    TicketFacts,
+    TicketInput,
+    TicketRuntime,
+    TicketStatus,
+    TicketView,
+    workflow_id_for,
+)
+from slaflow.tiers import Tier, next_tier
+
+
+class DueKind(IntEnum):
+    """What a clock moment does; at equal moments the lower value goes first."""
+
+    CLOSE = 0
+    BREACH = 1
+    WARNING = 2
+    PAGE_LAPSE = 3
+    REMINDER = 4
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime
+    kind: DueKind
+    target: TargetKind | None = None
+    warning: PreBreachWarning | None = None
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _matrix(rt: TicketRuntime) -> EscalationMatrix:
+    return rt.terms.agreement.escalation
+
+
+def _calendar(rt: TicketRuntime, target: TargetClock) -> ResolvedCalendar:
+    return rt.terms.calendars[target.calendar]
+
+
+def _record(
+    rt: TicketRuntime,
+    now: datetime,
+    kind: EventKind,
+    detail: str = "",
+    *,
+    actor: str = SYSTEM_ACTOR,
+    tier: Tier | None = None,
+) -> None:
+    rt.events.append(TicketEvent(at=now, kind=kind, actor=actor, detail=detail, tier=tier))
+
+
+# ----- opening ---------------------------------------------------------------------------------
+
+
+def open_ticket(
+    ticket: TicketInput, terms: PinnedTerms, opened_at: datetime, now: datetime
+) -> tuple[TicketRuntime, list[Notice]]:
+    """A new ticket under pinned terms, paged to the agent tier."""
+    objective = terms.agreement.objective(ticket.priority)
+    targets = [
+        TargetClock(
+            kind=kind, within=spec.within, calendar=objective.calendar, started_at=opened_at
+        )
+        for kind, spec in (
+            (TargetKind.FIRST_RESPONSE, objective.first_response),
+            (TargetKind.RESOLUTION, objective.resolution),
+        )
+    ]
+    agents = terms.agreement.escalation.policy(Tier.AGENT)
+    page = Page(
+        tier=Tier.AGENT,
+        paged_at=now,
+        contacts=ladder.contacts_to_page(agents, ticket.ticket_id, 0),
+    )
+    rt = TicketRuntime(
+        ticket=ticket,
+        opened_at=opened_at,
+        terms=terms,
+        priority=ticket.priority,
+        targets=targets,
+        page=page,
+    )
+    _record(
+        rt,
+        opened_at,
+        EventKind.OPENED,
+        f"{ticket.priority} via {ticket.channel}",
+        actor=ticket.requester_email,
+    )
+    _record(rt, now, EventKind.TERMS_PINNED, f"agreement version {terms.agreement_version}")
+    _record(rt, now, EventKind.PAGED, _names(page.contacts), tier=Tier.AGENT)
+    notice = Notice(
+        kind=NoticeKind.NEW_TICKET,
+        tier=Tier.AGENT,
+        recipients=page.contacts,
+        headline=f"New {ticket.priority} ticket from {ticket.customer}",
+        reason=f"paged {_names(page.contacts)}",
+    )
+    return rt, [notice]
+
+
+def _names(contacts: list[Contact]) -> str:
+    return ", ".join(c.name for c in contacts)
+
+
+# ----- the clock -------------------------------------------------------------------------------
+
+
+def _target_dues(rt: TicketRuntime, target: TargetClock) -> list[Due]:
+    if not target.running or target.breached_at is not None:
+        return []
+    cal = _calendar(rt, target)
+    deadline = sla_clock.deadline_of(cal, target)
+    assert deadline is not None  # running targets are not paused
+    dues = [Due(deadline, DueKind.BREACH, target.kind)]
+    objective = rt.terms.agreement.objective(rt.priority)
+    spec = (
+        objective.first_response
+        if target.kind is TargetKind.FIRST_RESPONSE
+        else (objective.resolution)
+    )
+    for warning in spec.warnings:
+        if warning.at_percent not in target.warnings_fired:
+            moment = sla_clock.warning_moment(cal, target, warning.at_percent)
+            if moment is not None:
+                dues.append(Due(moment, DueKind.WARNING, target.kind, warning))
+    return dues
+
+
+def upcoming(rt: TicketRuntime) -> list[Due]:
+    """Every moment the ticket will act at, earliest first (empty once it is closed)."""
+    if rt.status is TicketStatus.CLOSED:
+        return []
+    if rt.status is TicketStatus.RESOLVED:
+        assert rt.resolved_at is not None
+        return [Due(rt.resolved_at + rt.terms.agreement.reopen_window, DueKind.CLOSE)]
+    dues: list[Due] = []
+    for target in rt.targets:
+        dues += _target_dues(rt, target)
+    lapse = ladder.page_lapses_at(_matrix(rt), rt.page)
+    if lapse is not None:
+        dues.append(Due(lapse, DueKind.PAGE_LAPSE))
+    if rt.page.acknowledged_at is not None:
+        last = rt.page.last_reminder_at or rt.page.acknowledged_at
+        dues.append(Due(last + _matrix(rt).reminder_every, DueKind.REMINDER))
+    return sorted(dues, key=lambda d: (d.at, d.kind))
+
+
+def next_due(rt: TicketRuntime, now: datetime) -> Due | None:
+    """The one thing the ticket does next, in time order, as a live worker would have done it.
+    Of what is already overdue (a worker that was down), warnings made moot by their target's
+    breach, and all but the highest overdue warning of a target, are skipped, so nobody gets
+    stale warnings."""
+    dues = upcoming(rt)
+    overdue = [d for d in dues if d.at <= now]
+    if not overdue:
+        return dues[0] if dues else None
+    moot: set[int] = set()
+    for kind in TargetKind:
+        mine = [d for d in overdue if d.target is kind]
+        warnings = [id(d) for d in mine if d.kind is DueKind.WARNING]
+        if any(d.kind is DueKind.BREACH for d in mine):
+            moot.update(warnings)
+        else:
+            moot.update(warnings[:-1])  # dues are in time order, so the last is the highest
+    return next(d for d in overdue if id(d) not in moot)
+
+
+def apply_due(rt: TicketRuntime, due: Due, now: datetime) -> list[Notice]:
+    """Act on a moment that has come; returns the notices owed."""
+    if due.kind is DueKind.CLOSE:
+        rt.status = TicketStatus.CLOSED
+        rt.closed_at = now
+        _record(rt, now, EventKind.CLOSED, "reopen window ended")
+        return []
+    if due.kind is DueKind.BREACH:
+        assert due.target is not None
+        return _breach(rt, rt.target(due.target), due.at, now)
+    if due.kind is DueKind.WARNING:
+        assert due.target is not None and due.warning is not None
+        return _warn(rt, rt.target(due.target), due.warning, now)
+    if due.kind is DueKind.PAGE_LAPSE:
+        return _page_lapsed(rt, now)
+    return _remind(rt, now)
+
+
+def _label(kind: TargetKind) -> str:
+    return kind.value.replace("_", " ")
+
+
+def _breach(
+    rt: TicketRuntime, target: TargetClock, deadline: datetime, now: datetime
+) -> list[Notice]:
+    target.breached_at = deadline
+    target.warnings_fired = sorted({*target.warnings_fired, *_warning_percents(rt, target.kind)})
+    reason = (
+        f"{_label(target.kind)} target of {format_duration(target.within)} breached at "
+        f"{_fmt(deadline)}"
+    )
+    _record(rt, now, EventKind.BREACH, reason, tier=rt.tier)
+    above = next_tier(rt.tier)
+    if above is None:
+        return [
+            Notice(
+                kind=NoticeKind.BREACH,
+                tier=rt.tier,
+                recipients=rt.page.contacts,
+                headline=f"SLA breached: {_label(target.kind)}",
+                reason=reason,
+            )
+        ]
+    return [_escalate(rt, above, reason, now)]
+
+
+def _warn(
+    rt: TicketRuntime, target: TargetClock, warning: PreBreachWarning, now: datetime
+) -> list[Notice]:
+    target.warnings_fired = sorted(
+        {*target.warnings_fired, warning.at_percent}
+        | {p for p in _warning_percents(rt, target.kind) if p < warning.at_percent}
+    )
+    cal = _calendar(rt, target)
+    deadline = sla_clock.deadline_of(cal, target)
+    left = target.within - sla_clock.used_time(cal, target, now)
+    reason = (
+        f"{warning.at_percent}% of the {_label(target.kind)} target used; "
+        f"{format_duration(left)} left, due {_fmt(deadline) if deadline else 'when resumed'}"
+    )
+    _record(rt, now, EventKind.WARNING, reason, tier=warning.notify)
+    recipients = (
+        rt.page.contacts
+        if warning.notify is rt.tier
+        else ladder.contacts_to_page(_matrix(rt).policy(warning.notify), rt.ticket.ticket_id, 0)
+    )
+    return [
+        Notice(
+            kind=NoticeKind.WARNING,
+            tier=warning.notify,
+            recipients=recipients,
+            headline=f"SLA warning: {_label(target.kind)} due soon",
+            reason=reason,
+        )
+    ]
+
+
+def _warning_percents(rt: TicketRuntime, kind: TargetKind) -> list[int]:
+    objective = rt.terms.agreement.objective(rt.priority)
+    spec = objective.first_response if kind is TargetKind.FIRST_RESPONSE else objective.resolution
+    return [w.at_percent for w in spec.warnings]
+
+
+def _escalate(
+    rt: TicketRuntime, tier: Tier, reason: str, now: datetime, *, actor: str = SYSTEM_ACTOR
+) -> Notice:
+    policy = _matrix(rt).policy(tier)
+    previous = rt.tier
+    rt.page = Page(
+        tier=tier, paged_at=now, contacts=ladder.contacts_to_page(policy, rt.ticket.ticket_id, 0)
+    )
+    if rt.status is TicketStatus.ACKNOWLEDGED:
+        rt.status = TicketStatus.OPEN  # the new tier has to acknowledge again
+    if tier.rank > rt.highest_tier.rank:
+        rt.highest_tier = tier
+    _record(
+        rt,
+        now,
+        EventKind.ESCALATED,
+        f"{previous.label} -> {tier.label}: {reason}",
+        actor=actor,
+        tier=tier,
+    )
+    return Notice(
+        kind=NoticeKind.ESCALATION,
+        tier=tier,
+        recipients=rt.page.contacts,
+        headline=f"Escalated to {tier.label}",
+        reason=reason,
+        inform_tiers=ladder.tiers_below(tier),
+    )
+
+
+def _page_lapsed(rt: TicketRuntime, now: datetime) -> list[Notice]:
+    matrix = _matrix(rt)
+    page = rt.page
+    if page.tier is not Tier.MANAGEMENT:
+        window = format_duration(matrix.policy(page.tier).ack_window)
+        reason = f"{page.tier.label} did not acknowledge within {window}"
+        above = next_tier(page.tier)
+        assert above is not None
+        return [_escalate(rt, above, reason, now)]
+    repeat = page.repeat + 1
+    policy = matrix.policy(Tier.MANAGEMENT)
+    rt.page = page.model_copy(
+        update={
+            "paged_at": now,
+            "repeat": repeat,
+            "contacts": ladder.contacts_to_page(policy, rt.ticket.ticket_id, repeat),
+        }
+    )
+    reason = f"still unacknowledged: page {repeat} of {matrix.repeat_limit} repeats"
+    _record(rt, now, EventKind.REPAGED, reason, tier=Tier.MANAGEMENT)
+    return [
+        Notice(
+            kind=NoticeKind.REPEAT_PAGE,
+            tier=Tier.MANAGEMENT,
+            recipients=rt.page.contacts,
+            headline="Still unacknowledged",
+            reason=reason,
+        )
+    ]
+
+
+def owner(rt: TicketRuntime) -> str | None:
+    return rt.assignee or rt.page.acknowledged_by
+
+
+def _remind(rt: TicketRuntime, now: datetime) -> list[Notice]:
+    rt.page.last_reminder_at = now
+    who = owner(rt)
+    recipients = ladder.find_owner_contacts(_matrix(rt), who) or rt.page.contacts
+    reason = f"acknowledged by {rt.page.acknowledged_by}, still not resolved"
+    _record(rt, now, EventKind.REMINDED, f"{_names(recipients)}: {reason}", tier=rt.tier)
+    return [
+        Notice(
+            kind=NoticeKind.REMINDER,
+            tier=rt.tier,
+            recipients=recipients,
+            headline=f"Reminder: ticket {rt.ticket.ticket_id} is yours",
+            reason=reason,
+        )
+    ]
+
+
+# ----- commands --------------------------------------------------------------------------------
+
+
+def refusal(rt: TicketRuntime, name: str, command: Command) -> str | None:
+    """Why a command cannot be carried out now, or None. Validators call this, so a refused
+    command never reaches the history."""
+    if rt.status is TicketStatus.CLOSED:
+        return f"ticket {rt.ticket.ticket_id} is closed"
+    resolved = rt.status is TicketStatus.RESOLVED
+    if name == "comment":
+        return None
+    if name == "reopen":
+        return None if resolved else f"ticket {rt.ticket.ticket_id} is not resolved"
+    if resolved:
+        when = _fmt(rt.resolved_at) if rt.resolved_at else "earlier"
+        return f"ticket {rt.ticket.ticket_id} was already resolved at {when}; reopen it first"
+    if name == "acknowledge" and rt.page.acknowledged_at is not None:
+        return (
+            f"the {rt.tier.label} page was already acknowledged by {rt.page.acknowledged_by} "
+            f"at {_fmt(rt.page.acknowledged_at)}"
+        )
+    if name == "respond":
+        met = rt.target(TargetKind.FIRST_RESPONSE).met_at
+        if met is not None:
+            return f"the first response was already recorded at {_fmt(met)}"
+    if name == "escalate" and next_tier(rt.tier) is None:
+        return f"ticket is already at {rt.tier.label}, the top of the ladder"
+    if isinstance(command, ChangePriority) and command.priority is rt.priority:
+        return f"ticket already has priority {rt.priority}"
+    return None
+
+
+def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime) -> list[Notice]:
+    """Carry out a command that `refusal` accepted; returns the notices owed."""
+    actor = command.actor
+    if isinstance(command, Acknowledge):
+        rt.page.acknowledged_at = now
+        rt.page.acknowledged_by = actor
+        rt.status = TicketStatus.ACKNOWLEDGED
+        rt.assignee = rt.assignee or actor
+        _record(rt, now, EventKind.ACKNOWLEDGED, f"{rt.tier.label} page", actor=actor, tier=rt.tier)
+        return [_update(rt, f"Acknowledged by {actor}")]
+    if isinstance(command, Assign):
+        rt.assignee = command.assignee
+        _record(rt, now, EventKind.ASSIGNED, command.assignee, actor=actor)
+        return [_update(rt, f"Assigned to {command.assignee} by {actor}")]
+    if isinstance(command, Respond):
+        _meet(rt.target(TargetKind.FIRST_RESPONSE), now)
+        _record(rt, now, EventKind.RESPONDED, command.note, actor=actor)
+        return [_update(rt, f"First response by {actor}")]
+    if isinstance(command, Resolve):
+        for target in rt.targets:
+            _meet(target, now)
+        rt.status = TicketStatus.RESOLVED
+        rt.resolved_at = now
+        _record(rt, now, EventKind.RESOLVED, command.note, actor=actor)
+        return [_update(rt, f"Resolved by {actor}", command.note)]
+    if isinstance(command, Reopen):
+        resolution = rt.target(TargetKind.RESOLUTION)
+        if resolution.met_at is not None:
+            resolution.pauses.append(
+                PauseSpan(start=resolution.met_at, end=now, reason="resolved until reopened")
+            )
+            resolution.met_at = None
+        rt.status = TicketStatus.ACKNOWLEDGED if rt.page.acknowledged_at else TicketStatus.OPEN
+        rt.resolved_at = None
+        rt.reopen_count += 1
+        _record(rt, now, EventKind.REOPENED, command.reason, actor=actor)
+        return [_update(rt, f"Reopened by {actor}", command.reason)]
+    if isinstance(command, ChangePriority):
+        return [_change_priority(rt, command, now)]
+    if isinstance(command, Escalate):
+        above = next_tier(rt.tier)
+        assert above is not None
+        return [_escalate(rt, above, f"manual: {command.reason}", now, actor=actor)]
+    if isinstance(command, AddComment):
+        _record(rt, now, EventKind.COMMENTED, command.text, actor=actor)
+        return []
+    raise ValueError(f"unknown command {name!r}")
+
+
+def _meet(target: TargetClock, now: datetime) -> None:
+    if target.met_at is None:
+        if target.paused:
+            target.pauses[-1].end = now
+        target.met_at = now
+
+
+def _change_priority(rt: TicketRuntime, command: ChangePriority, now: datetime) -> Notice:
+    """Open targets take the new objective, counted from the opening; breaches stay."""
+    old = rt.priority
+    objective = rt.terms.agreement.objective(command.priority)
+    for target in rt.targets:
+        if target.met_at is None:
+            spec = (
+                objective.first_response
+                if target.kind is TargetKind.FIRST_RESPONSE
+                else objective.resolution
+            )
+            target.within = spec.within
+            target.calendar = objective.calendar
+    rt.priority = command.priority
+    detail = f"{old} -> {command.priority}" + (f": {command.reason}" if command.reason else "")
+    _record(rt, now, EventKind.PRIORITY_CHANGED, detail, actor=command.actor)
+    # Warnings already behind the recomputed clock are moot: mark them fired, quietly.
+    for target in rt.targets:
+        if target.running and target.breached_at is None:
+            cal = _calendar(rt, target)
+            used = sla_clock.used_time(cal, target, now)
+            target.warnings_fired = [
+                p for p in _warning_percents(rt, target.kind) if target.within * p / 100 <= used
+            ]
+    return _update(rt, f"Priority {old} -> {command.priority} by {command.actor}", command.reason)
+
+
+def _update(rt: TicketRuntime, headline: str, reason: str = "") -> Notice:
+    """A state change the Slack thread should show; not worth an email."""
+    return Notice(
+        kind=NoticeKind.UPDATE,
+        tier=rt.tier,
+        recipients=[],
+        headline=headline,
+        reason=reason,
+        email=False,
+    )
+
+
+def record_notification(
+    rt: TicketRuntime, now: datetime, ok: bool, detail: str, tier: Tier
+) -> None:
+    _record(rt, now, EventKind.NOTIFIED if ok else EventKind.NOTIFICATION_FAILED, detail, tier=tier)
+
+
+# ----- views -----------------------------------------------------------------------------------
+
+
+def view(rt: TicketRuntime, now: datetime) -> TicketView:
+    """The ticket's live state as queries and the API show it."""
+    t = rt.ticket
+    return TicketView(
+        ticket_id=t.ticket_id,
+        workflow_id=workflow_id_for(t.ticket_id),
+        customer=t.customer,
+        subject=t.subject,
+        description=t.description,
+        channel=t.channel,
+        requester_email=t.requester_email,
+        priority=rt.priority,
+        status=rt.status,
+        tier=rt.tier,
+        highest_tier=rt.highest_tier,
+        assignee=rt.assignee,
+        acknowledged_by=rt.page.acknowledged_by,
+        paged=[c.email for c in rt.page.contacts],
+        agreement_version=rt.terms.agreement_version,
+        opened_at=rt.opened_at,
+        resolved_at=rt.resolved_at,
+        closed_at=rt.closed_at,
+        breached=rt.breached,
+        targets=[sla_clock.view_target(_calendar(rt, x), x, now) for x in rt.targets],
+        events=list(rt.events),
+        as_of=now,
+    )
+
+
+def facts(rt: TicketRuntime) -> TicketFacts:
+    """What reporting keeps of the ticket."""
+    first = rt.target(TargetKind.FIRST_RESPONSE)
+    resolution = rt.target(TargetKind.RESOLUTION)
+    acks = [e.at for e in rt.events if e.kind is EventKind.ACKNOWLEDGED]
+    return TicketFacts(
+        ticket_id=rt.ticket.ticket_id,
+        customer=rt.ticket.customer,
+        priority=rt.priority,
+        channel=rt.ticket.channel,
+        agreement_version=rt.terms.agreement_version,
+        opened_at=rt.opened_at,
+        acknowledged_at=min(acks) if acks else None,
+        first_response_at=first.met_at,
+        resolved_at=rt.resolved_at,
+        closed_at=rt.closed_at,
+        first_response_target_seconds=first.within.total_seconds(),
+        resolution_target_seconds=resolution.within.total_seconds(),
+        first_response_breached=first.breached_at is not None,
+        resolution_breached=resolution.breached_at is not None,
+        highest_tier=rt.highest_tier,
+        escalations=sum(1 for e in rt.events if e.kind is EventKind.ESCALATED),
+        reopen_count=rt.reopen_count,
+        status=rt.status,
+    )

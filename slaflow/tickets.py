@@ -1,0 +1,323 @@
+"""Contracts of a ticket: what intake sends, what commands carry, what a query answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from slaflow.agreement import Agreement, Contact
+from slaflow.calendars import ResolvedCalendar
+from slaflow.tiers import Channel, Priority, Tier
+
+TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SYSTEM_ACTOR = "slaflow"
+
+
+def workflow_id_for(ticket_id: str) -> str:
+    """One workflow per ticket, forever: the id is how duplicates are refused."""
+    return f"ticket-{ticket_id}"
+
+
+class TicketInput(BaseModel):
+    """A ticket as the intake system reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: str = Field(pattern=TICKET_ID_PATTERN, description="The intake system's id.")
+    customer: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=500)
+    description: str = Field("", max_length=20000)
+    priority: Priority
+    channel: Channel
+    requester_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    opened_at: AwareDatetime | None = Field(
+        None, description="When the customer opened it; defaults to the moment of intake."
+    )
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class TargetKind(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class PauseSpan(BaseModel):
+    """A stretch of time a target's clock did not run (resolved-then-reopened, or a pause)."""
+
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+    reason: str = ""
+
+
+class TargetClock(BaseModel):
+    """One SLA target of one ticket; its deadline is derived, never stored."""
+
+    kind: TargetKind
+    within: timedelta
+    calendar: str
+    started_at: AwareDatetime
+    met_at: AwareDatetime | None = None
+    breached_at: AwareDatetime | None = None
+    warnings_fired: list[int] = Field(default_factory=list)
+    pauses: list[PauseSpan] = Field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.met_at is None and not self.paused
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+
+class Page(BaseModel):
+    """The current page of a tier: who was paged, and whether anyone acknowledged it."""
+
+    tier: Tier
+    paged_at: AwareDatetime
+    repeat: int = Field(0, description="0 for the first page of this tier, then 1, 2, ...")
+    contacts: list[Contact] = Field(default_factory=list)
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+    last_reminder_at: AwareDatetime | None = None
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    TERMS_PINNED = "terms_pinned"
+    PAGED = "paged"
+    WARNING = "warning"
+    BREACH = "breach"
+    ESCALATED = "escalated"
+    REPAGED = "repaged"
+    REMINDED = "reminded"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDED = "responded"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    PRIORITY_CHANGED = "priority_changed"
+    COMMENTED = "commented"
+    NOTIFIED = "notified"
+    NOTIFICATION_FAILED = "notification_failed"
+    CLOSED = "closed"
+
+
+class TicketEvent(BaseModel):
+    """One line of a ticket's history: what happened, who did it, when and why."""
+
+    at: AwareDatetime
+    kind: EventKind
+    actor: str = SYSTEM_ACTOR
+    detail: str = ""
+    tier: Tier | None = None
+
+
+class PinnedTerms(BaseModel):
+    """The agreement version in force when the ticket opened, with its calendars resolved."""
+
+    agreement_version: int
+    agreement: Agreement
+    calendars: dict[str, ResolvedCalendar]
+
+
+class SlackThread(BaseModel):
+    channel: str
+    ts: str
+
+
+class TicketRuntime(BaseModel):
+    """Everything the ticket workflow knows; carried whole across continue-as-new."""
+
+    ticket: TicketInput
+    opened_at: AwareDatetime
+    terms: PinnedTerms
+    priority: Priority
+    status: TicketStatus = TicketStatus.OPEN
+    assignee: str | None = None
+    targets: list[TargetClock]
+    page: Page
+    highest_tier: Tier = Tier.AGENT
+    resolved_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    reopen_count: int = 0
+    events: list[TicketEvent] = Field(default_factory=list)
+    notice_seq: int = Field(0, description="Counter behind each notification's idempotency key.")
+    slack_threads: dict[Tier, SlackThread] = Field(default_factory=dict)
+
+    @property
+    def tier(self) -> Tier:
+        return self.page.tier
+
+    def target(self, kind: TargetKind) -> TargetClock:
+        return next(t for t in self.targets if t.kind == kind)
+
+    @property
+    def breached(self) -> bool:
+        return any(t.breached_at is not None for t in self.targets)
+
+
+class NoticeKind(StrEnum):
+    NEW_TICKET = "new_ticket"
+    WARNING = "warning"
+    BREACH = "breach"
+    ESCALATION = "escalation"
+    REPEAT_PAGE = "repeat_page"
+    REMINDER = "reminder"
+    UPDATE = "update"
+
+
+class Notice(BaseModel):
+    """A notification the ticket owes someone: decided by pure logic, delivered by activities."""
+
+    kind: NoticeKind
+    tier: Tier
+    recipients: list[Contact]
+    headline: str
+    reason: str = ""
+    inform_tiers: list[Tier] = Field(
+        default_factory=list, description="Earlier tiers told in their Slack thread too."
+    )
+    email: bool = Field(True, description="False for updates that only belong in the Slack thread.")
+
+
+# ----- commands (workflow updates) -------------------------------------------------------------
+
+
+class Command(BaseModel):
+    """Who issues a command; every command lands in the ticket's history under this name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200, description="Person issuing the command.")
+
+
+class Assign(Command):
+    assignee: str = Field(min_length=1, max_length=200)
+
+
+class Acknowledge(Command):
+    pass
+
+
+class Respond(Command):
+    note: str = Field("", max_length=20000)
+
+
+class Resolve(Command):
+    note: str = Field("", max_length=20000)
+
+
+class Reopen(Command):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ChangePriority(Command):
+    priority: Priority
+    reason: str = Field("", max_length=2000)
+
+
+class Escalate(Command):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AddComment(Command):
+    text: str = Field(min_length=1, max_length=20000)
+
+
+class Snapshot(BaseModel):
+    """Argument of the read-only update that waits until a new ticket has pinned its terms."""
+
+
+# ----- what queries answer ---------------------------------------------------------------------
+
+
+class TargetView(BaseModel):
+    kind: TargetKind
+    within_seconds: float
+    calendar: str
+    deadline: datetime | None = Field(None, description="UTC; None while paused or met.")
+    remaining_seconds: float | None = None
+    status: str = Field(description="running, paused, met, breached or met_late")
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+
+
+class TicketView(BaseModel):
+    """A ticket's live state, as queries, updates and the API answer it."""
+
+    ticket_id: str
+    workflow_id: str
+    customer: str
+    subject: str
+    description: str
+    channel: Channel
+    requester_email: str
+    priority: Priority
+    status: TicketStatus
+    tier: Tier
+    highest_tier: Tier
+    assignee: str | None
+    acknowledged_by: str | None
+    paged: list[str] = Field(description="Emails of the contacts of the current page.")
+    agreement_version: int
+    opened_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    breached: bool
+    targets: list[TargetView]
+    events: list[TicketEvent]
+    as_of: datetime
+
+
+class TicketFacts(BaseModel):
+    """What reporting keeps of a ticket, written when it resolves and again when it closes."""
+
+    ticket_id: str
+    customer: str
+    priority: Priority
+    channel: Channel
+    agreement_version: int
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_response_target_seconds: float
+    resolution_target_seconds: float
+    first_response_breached: bool
+    resolution_breached: bool
+    highest_tier: Tier
+    escalations: int
+    reopen_count: int
+    status: TicketStatus
+
+
+class TicketOutcome(BaseModel):
+    """What the workflow returns when the ticket closes."""
+
+    facts: TicketFacts
+
+
+COMMANDS: dict[str, type[Command]] = {
+    "assign": Assign,
+    "acknowledge": Acknowledge,
+    "respond": Respond,
+    "resolve": Resolve,
+    "reopen": Reopen,
+    "change_priority": ChangePriority,
+    "escalate": Escalate,
+    "comment": AddComment,
+}
+"""Each command's name (the workflow update's name and the API path segment) and argument model."""
+
+STATE_QUERY = "state"
+SNAPSHOT_UPDATE = "snapshot"
