@@ -1,0 +1,1 @@
+"""Entry points that start and talk to workflows: the HTTP API, Slack interactions, the CLI."""

@@ -1,0 +1,250 @@
+"""TicketWorkflow on the time-skipping server: the ladder, commands, refusals, durability."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.facts import FactsActivities
+from activities.tables import TicketFactRow
+from activities.terms import TermsActivities
+from slaflow.tickets import (
+    Acknowledge,
+    AddComment,
+    ChangePriority,
+    Escalate,
+    EventKind,
+    Reopen,
+    Resolve,
+    Respond,
+    Snapshot,
+    TicketOutcome,
+    TicketStatus,
+    TicketView,
+    workflow_id_for,
+)
+from slaflow.tiers import Priority, Tier
+from tests.factories import make_ticket
+from tests.workflows.notifications import RecordedNotifications
+from workflows.ticket import TicketWorkflow, TicketWorkflowInput
+
+M = timedelta(minutes=1)
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    sent: RecordedNotifications
+    engine: Engine
+    started: list[WorkflowHandle] = field(default_factory=list)
+
+    async def start(
+        self, input: TicketWorkflowInput
+    ) -> WorkflowHandle[TicketWorkflow, TicketOutcome]:
+        handle = await self.client.start_workflow(
+            TicketWorkflow.run,
+            input,
+            id=workflow_id_for(input.ticket.ticket_id),
+            task_queue=self.task_queue,
+        )
+        self.started.append(handle)
+        return handle
+
+    async def open(
+        self, ticket_id: str = "", priority: str = "P1"
+    ) -> WorkflowHandle[TicketWorkflow, TicketOutcome]:
+        ticket_id = ticket_id or f"T-{uuid.uuid4().hex[:10]}"
+        handle = await self.start(TicketWorkflowInput(ticket=make_ticket(ticket_id, priority)))
+        await self.update(handle, "snapshot", Snapshot())
+        return handle
+
+    async def update(self, handle: WorkflowHandle, name: str, argument: object) -> TicketView:
+        return await handle.execute_update(name, argument, result_type=TicketView)
+
+    async def state(self, handle: WorkflowHandle) -> TicketView:
+        return await handle.query("state", result_type=TicketView)
+
+
+@pytest.fixture
+async def harness(time_env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Harness]:
+    sent = RecordedNotifications()
+    terms, facts = TermsActivities(engine), FactsActivities(engine)
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[terms.pin_terms, facts.record_ticket_facts, sent.send_email, sent.post_slack],
+        activity_executor=ThreadPoolExecutor(4),
+    ):
+        harness = Harness(time_env, time_env.client, task_queue, sent, engine)
+        yield harness
+        # Open tickets left on the shared server would hold its clock once their worker is gone.
+        for handle in harness.started:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+
+async def test_unacknowledged_ticket_climbs_the_ladder_notifying_every_tier(
+    harness: Harness,
+) -> None:
+    handle = await harness.open()
+    await harness.env.sleep(16 * M)
+    state = await harness.state(handle)
+    assert state.tier is Tier.MANAGEMENT and state.highest_tier is Tier.MANAGEMENT
+    assert state.targets[0].status == "breached"
+    pages = [k for k in harness.sent.email_kinds() if k[0] in ("new_ticket", "escalation")]
+    assert pages == [
+        ("new_ticket", "agent"),
+        ("escalation", "team_lead"),
+        ("escalation", "specialist"),
+        ("escalation", "management"),
+    ]
+    # every tier got its own Slack thread; earlier tiers hear of each escalation in theirs
+    roots = {s.channel for s in harness.sent.slack if s.thread_ts is None}
+    assert roots >= {"#agents", "#leads", "#specialists", "#management"}
+    agent_thread = [s for s in harness.sent.slack if s.channel == "#agents" and s.thread_ts]
+    assert [s.notice.tier for s in agent_thread if s.notice.kind.value == "escalation"] == [
+        Tier.TEAM_LEAD,
+        Tier.SPECIALIST,
+        Tier.MANAGEMENT,
+    ]
+    reasons = [e.detail for e in state.events if e.kind is EventKind.ESCALATED]
+    assert "agent did not acknowledge within 5m" in reasons[0]
+    assert "first response target of 10m breached" in reasons[1]
+
+
+async def test_acknowledge_stops_the_ladder_and_respond_resolve_stop_the_clocks(
+    harness: Harness,
+) -> None:
+    handle = await harness.open()
+    view = await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    assert view.status is TicketStatus.ACKNOWLEDGED and view.assignee == "agent1"
+    await harness.update(handle, "respond", Respond(actor="agent1", note="on it"))
+    await harness.env.sleep(40 * M)
+    state = await harness.state(handle)
+    assert state.tier is Tier.AGENT and not state.breached
+    assert [e.kind for e in state.events].count(EventKind.REMINDED) == 2  # at 15m and 30m
+    resolved = await harness.update(handle, "resolve", Resolve(actor="agent1"))
+    assert [t.status for t in resolved.targets] == ["met", "met"]
+    outcome = await handle.result()  # closes after the 1h reopen window, time skipped
+    assert outcome.facts.status is TicketStatus.CLOSED and outcome.facts.escalations == 0
+    with Session(harness.engine) as session:
+        row = session.get(TicketFactRow, view.ticket_id)
+    assert row is not None and row.status == "closed" and row.highest_tier == "agent"
+    assert not row.first_response_breached and row.reopen_count == 0
+
+
+async def test_refused_commands_say_why_and_change_nothing(harness: Harness) -> None:
+    handle = await harness.open()
+    await harness.update(handle, "resolve", Resolve(actor="a", note="done"))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await harness.update(handle, "resolve", Resolve(actor="b"))
+    assert "already resolved" in str(refused.value.cause)
+    for name, command in (
+        ("acknowledge", Acknowledge(actor="b")),
+        ("escalate", Escalate(actor="b", reason="x")),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError):
+            await harness.update(handle, name, command)
+    state = await harness.state(handle)
+    assert [e.actor for e in state.events if e.kind is EventKind.RESOLVED] == ["a"]
+    reopened = await harness.update(
+        handle, "reopen", Reopen(actor="customer", reason="still failing")
+    )
+    assert reopened.status is TicketStatus.OPEN
+
+
+async def test_duplicate_intake_starts_nothing(harness: Harness) -> None:
+    ticket_id = "T-dup-" + uuid.uuid4().hex[:6]
+    await harness.open(ticket_id)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await harness.open(ticket_id)
+
+
+async def test_priority_change_during_the_warning_window_recomputes_targets(
+    harness: Harness,
+) -> None:
+    handle = await harness.open(
+        "T-prio-" + uuid.uuid4().hex[:6], "P3"
+    )  # 40m response, 240m resolution
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    await harness.env.sleep(6 * M)
+    view = await harness.update(
+        handle,
+        "change_priority",
+        ChangePriority(actor="lead1", priority=Priority.P1, reason="outage"),
+    )
+    assert view.priority is Priority.P1
+    assert view.targets[0].deadline == view.opened_at + 10 * M
+    await harness.env.sleep(5 * M)
+    state = await harness.state(handle)
+    assert state.targets[0].status == "breached" and state.tier is Tier.TEAM_LEAD
+    # the 50 % warning (5m) was behind the clock at the change and never sent late
+    warned = [e.detail for e in state.events if e.kind is EventKind.WARNING]
+    assert all("50%" not in w for w in warned)
+
+
+async def test_manual_escalation_and_comments_land_in_the_history(harness: Harness) -> None:
+    handle = await harness.open("T-esc-" + uuid.uuid4().hex[:6])
+    await harness.update(handle, "escalate", Escalate(actor="agent2", reason="VIP"))
+    view = await harness.update(handle, "comment", AddComment(actor="lead1", text="looking"))
+    assert view.tier is Tier.TEAM_LEAD
+    last_two = [(e.kind, e.actor) for e in view.events[-2:]]
+    assert (EventKind.COMMENTED, "lead1") in last_two
+
+
+async def test_a_permanent_notification_failure_is_recorded_and_the_ladder_goes_on(
+    harness: Harness,
+) -> None:
+    harness.sent.refuse_channels.add("#leads")
+    handle = await harness.open("T-fail-" + uuid.uuid4().hex[:6])
+    await harness.env.sleep(6 * M)
+    state = await harness.state(handle)
+    failed = [e.detail for e in state.events if e.kind is EventKind.NOTIFICATION_FAILED]
+    assert failed and "channel_not_found" in failed[0] and "#leads" in failed[0]
+    assert state.tier is Tier.TEAM_LEAD
+    assert ("escalation", "team_lead") in harness.sent.email_kinds()  # email still went out
+
+
+async def test_continue_as_new_keeps_the_ticket(harness: Harness) -> None:
+    ticket_id = f"T-can-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(
+        TicketWorkflowInput(ticket=make_ticket(ticket_id), history_limit=60)
+    )
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    await harness.update(handle, "respond", Respond(actor="agent1"))
+    await harness.env.sleep(50 * M)  # reminders every 15m grow the history past 60 events
+    description = await handle.describe()
+    state = await harness.client.get_workflow_handle(handle.id).query(
+        "state", result_type=TicketView
+    )
+    assert description.run_id != handle.first_execution_run_id
+    assert description.status == WorkflowExecutionStatus.RUNNING
+    # the new run carries the whole ticket: history, acknowledgement, reminder rhythm
+    assert state.events[0].kind is EventKind.OPENED
+    assert state.acknowledged_by == "agent1" and state.tier is Tier.AGENT
+    assert [e.kind for e in state.events].count(EventKind.REMINDED) == 3
+    await harness.env.sleep(12 * M)  # its clock still runs: the 60m resolution target breaches
+    after = await harness.client.get_workflow_handle(handle.id).query(
+        "state", result_type=TicketView
+    )
+    assert after.targets[1].status == "breached" and after.tier is Tier.TEAM_LEAD

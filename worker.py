@@ -1,0 +1,93 @@
+"""The worker: hosts the workflows and activities of slaflow on one task queue.
+
+Run as many as load needs (`slaflow worker`); Temporal spreads work over them. SIGTERM and SIGINT
+stop polling, let running activities finish within the graceful-shutdown timeout, and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
+
+from activities.agreement_store import seed_agreement
+from activities.db import create_tables, make_engine
+from activities.facts import FactsActivities
+from activities.notify_email import EmailActivities
+from activities.notify_slack import SlackActivities
+from activities.terms import TermsActivities
+from slaflow.settings import Settings, get_settings
+from starter.temporal_client import connect
+from workflows.ticket import TicketWorkflow
+
+log = logging.getLogger("slaflow.worker")
+
+WORKFLOWS: Sequence[type] = (TicketWorkflow,)
+
+
+def activities_for(settings: Settings, engine: Engine) -> list[Any]:
+    """Every activity, bound to the settings and clients it needs."""
+    terms = TermsActivities(engine)
+    facts = FactsActivities(engine)
+    email = EmailActivities(settings, engine)
+    slack = SlackActivities(settings, engine)
+    return [terms.pin_terms, facts.record_ticket_facts, email.send_email, slack.post_slack]
+
+
+def build_worker(
+    client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None
+) -> Worker:
+    """A worker for the task queue; sync (database) activities run on a thread pool."""
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(settings, engine),
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+    )
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Engine with tables present and agreement version 1 seeded on first start."""
+    engine = make_engine(settings.resolved_database_url)
+    create_tables(engine)
+    seed_agreement(engine, settings.agreement_file)
+    return engine
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set or the process receives SIGINT/SIGTERM."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    engine = prepare_database(settings)
+    client = await connect(settings)
+    worker = build_worker(client, settings, engine)
+    log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing running activities")
+    engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""TicketWorkflow: one durable workflow per ticket, enforcing its SLA until it closes.
+
+The workflow is a thin shell around `slaflow.ticket_machine`: one clock loop asks the machine
+for the next due moment, sleeps until then or until a command wakes it, and acts. Commands are
+updates whose validators refuse what the machine refuses. Notifications run as background tasks
+so a slow mail server never delays the clock; they are awaited before the workflow ends or
+continues as new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from slaflow import search_attributes as attrs
+    from slaflow import ticket_machine as machine
+    from slaflow.notifications import (
+        EmailNotification,
+        EmailReceipt,
+        SlackNotification,
+        SlackReceipt,
+        mail_thread_root,
+    )
+    from slaflow.tickets import (
+        Acknowledge,
+        AddComment,
+        Assign,
+        ChangePriority,
+        Command,
+        Escalate,
+        Notice,
+        PinnedTerms,
+        Reopen,
+        Resolve,
+        Respond,
+        SlackThread,
+        Snapshot,
+        TicketInput,
+        TicketOutcome,
+        TicketRuntime,
+        TicketStatus,
+        TicketView,
+    )
+    from slaflow.tiers import Tier
+
+    from workflows import activity_calls as calls
+
+MIN_WAIT = timedelta(milliseconds=1)
+
+
+class TicketWorkflowInput(BaseModel):
+    ticket: TicketInput
+    carried: TicketRuntime | None = Field(
+        None, description="State handed over by continue-as-new; None for a new ticket."
+    )
+    history_limit: int = Field(
+        8000, description="Continue as new past this many history events (or when suggested)."
+    )
+
+
+@workflow.defn
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, input: TicketWorkflowInput) -> None:
+        self._input = input
+        self._rt: TicketRuntime | None = input.carried
+        self._changed = False
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._slack_lock = asyncio.Lock()
+        self._attributes: tuple[object, ...] = ()
+
+    # ----- the clock loop ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: TicketWorkflowInput) -> TicketOutcome:
+        rt = self._rt or await self._open(input.ticket)
+        while rt.status is not TicketStatus.CLOSED:
+            now = workflow.now()
+            due = machine.next_due(rt, now)
+            if due is not None and due.at <= now:
+                self._after_change(machine.apply_due(rt, due, now))
+                continue
+            if self._history_full():
+                await self._drain()
+                workflow.continue_as_new(
+                    TicketWorkflowInput(
+                        ticket=input.ticket, carried=rt, history_limit=input.history_limit
+                    )
+                )
+            self._changed = False
+            timeout = max(due.at - now, MIN_WAIT) if due is not None else None
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._changed, timeout=timeout, timeout_summary="next SLA moment"
+                )
+        await self._record_facts()
+        await self._drain()
+        return TicketOutcome(facts=machine.facts(rt))
+
+    async def _open(self, ticket: TicketInput) -> TicketRuntime:
+        opened_at = ticket.opened_at or workflow.now()
+        terms = await workflow.execute_activity(
+            calls.PIN_TERMS,
+            calls.PinRequest(opened_at=opened_at),
+            result_type=PinnedTerms,
+            start_to_close_timeout=calls.STORE_TIMEOUT,
+            retry_policy=calls.STORE_RETRY,
+        )
+        rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
+        self._rt = rt
+        self._after_change(notices)
+        return rt
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= (
+            self._input.history_limit
+        )
+
+    async def _drain(self) -> None:
+        """Let notifications and update handlers finish before the run ends."""
+        await workflow.wait_condition(
+            lambda: not self._deliveries and workflow.all_handlers_finished()
+        )
+
+    def _after_change(self, notices: list[Notice]) -> None:
+        self._changed = True
+        self._upsert_attributes()
+        for notice in notices:
+            self._dispatch(notice)
+
+    def _upsert_attributes(self) -> None:
+        rt = self._state()
+        current = (rt.priority, rt.tier, rt.status, rt.breached)
+        if current == self._attributes:
+            return
+        self._attributes = current
+        workflow.upsert_search_attributes(
+            [
+                attrs.PRIORITY.value_set(rt.priority.value),
+                attrs.TIER.value_set(rt.tier.value),
+                attrs.STATUS.value_set(rt.status.value),
+                attrs.BREACHED.value_set(rt.breached),
+                attrs.CUSTOMER.value_set(rt.ticket.customer),
+            ]
+        )
+
+    def _state(self) -> TicketRuntime:
+        if self._rt is None:
+            raise ApplicationError("ticket has not pinned its terms yet", type="NotReady")
+        return self._rt
+
+    # ----- notifications -----------------------------------------------------------------------
+
+    def _dispatch(self, notice: Notice) -> None:
+        rt = self._state()
+        rt.notice_seq += 1
+        key = f"{workflow.info().workflow_id}/{rt.notice_seq}"
+        ticket = machine.view(rt, workflow.now()).model_copy(update={"events": []})
+        self._background(self._deliver(notice, key, ticket))
+
+    async def _deliver(self, notice: Notice, key: str, ticket: TicketView) -> None:
+        jobs = [self._post_slack(notice, key, ticket)]
+        if notice.email and notice.recipients:
+            jobs.append(self._send_email(notice, key, ticket))
+        await asyncio.gather(*jobs)
+
+    async def _send_email(self, notice: Notice, key: str, ticket: TicketView) -> None:
+        to = [c.email for c in notice.recipients]
+        what = f"email {notice.kind} to {', '.join(to)}"
+        try:
+            await workflow.execute_activity(
+                calls.SEND_EMAIL,
+                EmailNotification(
+                    idempotency_key=f"{key}/email",
+                    to=to,
+                    notice=notice,
+                    ticket=ticket,
+                    thread_root_id=mail_thread_root(workflow.info().workflow_id),
+                ),
+                result_type=EmailReceipt,
+                start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
+                retry_policy=calls.NOTIFY_RETRY,
+            )
+        except ActivityError as err:
+            self._note_delivery(False, f"{what}: {_cause(err)}", notice.tier)
+        else:
+            self._note_delivery(True, what, notice.tier)
+
+    async def _post_slack(self, notice: Notice, key: str, ticket: TicketView) -> None:
+        """The notice in its tier's thread, and a line in the threads of tiers kept informed.
+        Posts of one ticket go one at a time so each tier's first post becomes its thread."""
+        rt = self._state()
+        matrix = rt.terms.agreement.escalation
+        async with self._slack_lock:
+            tiers = [notice.tier, *(t for t in notice.inform_tiers if t in rt.slack_threads)]
+            for tier in dict.fromkeys(tiers):
+                thread = rt.slack_threads.get(tier)
+                channel = thread.channel if thread else matrix.policy(tier).slack_channel
+                what = f"slack {notice.kind} to {channel}"
+                try:
+                    receipt = await workflow.execute_activity(
+                        calls.POST_SLACK,
+                        SlackNotification(
+                            idempotency_key=f"{key}/slack/{tier.value}",
+                            channel=channel,
+                            thread_ts=thread.ts if thread else None,
+                            notice=notice,
+                            ticket=ticket,
+                        ),
+                        result_type=SlackReceipt,
+                        start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
+                        retry_policy=calls.NOTIFY_RETRY,
+                    )
+                except ActivityError as err:
+                    self._note_delivery(False, f"{what}: {_cause(err)}", tier)
+                    continue
+                if thread is None:
+                    rt.slack_threads[tier] = SlackThread(channel=receipt.channel, ts=receipt.ts)
+                self._note_delivery(True, what, tier)
+
+    def _note_delivery(self, ok: bool, detail: str, tier: Tier) -> None:
+        machine.record_notification(self._state(), workflow.now(), ok, detail, tier)
+
+    async def _record_facts(self) -> None:
+        await workflow.execute_activity(
+            calls.RECORD_TICKET_FACTS,
+            machine.facts(self._state()),
+            result_type=calls.FactsRecorded,
+            start_to_close_timeout=calls.STORE_TIMEOUT,
+            retry_policy=calls.STORE_RETRY,
+        )
+
+    # ----- commands ----------------------------------------------------------------------------
+
+    def _refuse(self, name: str, command: Command) -> None:
+        if self._rt is not None:
+            reason = machine.refusal(self._rt, name, command)
+            if reason:
+                raise ApplicationError(reason, type="CommandRefused", non_retryable=True)
+
+    async def _command(self, name: str, command: Command) -> TicketView:
+        await workflow.wait_condition(lambda: self._rt is not None)
+        self._refuse(name, command)  # again: state may have moved while waiting
+        rt = self._state()
+        self._after_change(machine.apply_command(rt, name, command, workflow.now()))
+        if rt.status is TicketStatus.RESOLVED and name == "resolve":
+            self._background(self._record_facts())
+        return machine.view(rt, workflow.now())
+
+    def _background(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    @workflow.update(name="acknowledge")
+    async def acknowledge(self, command: Acknowledge) -> TicketView:
+        return await self._command("acknowledge", command)
+
+    @acknowledge.validator
+    def _check_acknowledge(self, command: Acknowledge) -> None:
+        self._refuse("acknowledge", command)
+
+    @workflow.update(name="assign")
+    async def assign(self, command: Assign) -> TicketView:
+        return await self._command("assign", command)
+
+    @assign.validator
+    def _check_assign(self, command: Assign) -> None:
+        self._refuse("assign", command)
+
+    @workflow.update(name="respond")
+    async def respond(self, command: Respond) -> TicketView:
+        return await self._command("respond", command)
+
+    @respond.validator
+    def _check_respond(self, command: Respond) -> None:
+        self._refuse("respond", command)
+
+    @workflow.update(name="resolve")
+    async def resolve(self, command: Resolve) -> TicketView:
+        return await self._command("resolve", command)
+
+    @resolve.validator
+    def _check_resolve(self, command: Resolve) -> None:
+        self._refuse("resolve", command)
+
+    @workflow.update(name="reopen")
+    async def reopen(self, command: Reopen) -> TicketView:
+        return await self._command("reopen", command)
+
+    @reopen.validator
+    def _check_reopen(self, command: Reopen) -> None:
+        self._refuse("reopen", command)
+
+    @workflow.update(name="change_priority")
+    async def change_priority(self, command: ChangePriority) -> TicketView:
+        return await self._command("change_priority", command)
+
+    @change_priority.validator
+    def _check_change_priority(self, command: ChangePriority) -> None:
+        self._refuse("change_priority", command)
+
+    @workflow.update(name="escalate")
+    async def escalate(self, command: Escalate) -> TicketView:
+        return await self._command("escalate", command)
+
+    @escalate.validator
+    def _check_escalate(self, command: Escalate) -> None:
+        self._refuse("escalate", command)
+
+    @workflow.update(name="comment")
+    async def comment(self, command: AddComment) -> TicketView:
+        return await self._command("comment", command)
+
+    @comment.validator
+    def _check_comment(self, command: AddComment) -> None:
+        self._refuse("comment", command)
+
+    @workflow.update(name="snapshot")
+    async def snapshot(self, _: Snapshot) -> TicketView:
+        """Answers once the ticket has pinned its terms: intake returns this to the caller."""
+        await workflow.wait_condition(lambda: self._rt is not None)
+        return machine.view(self._state(), workflow.now())
+
+    @workflow.query(name="state")
+    def state(self, at: datetime | None = None) -> TicketView:
+        """Live state. Callers pass their current time, since between workflow tasks
+        `workflow.now()` stands still and time left on each clock would look frozen."""
+        return machine.view(self._state(), at or workflow.now())
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    while (
+        cause is not None
+        and cause.__cause__ is not None
+        and not isinstance(cause, ApplicationError)
+    ):
+        cause = cause.__cause__
+    return str(cause or err)
