@@ -1,0 +1,62 @@
+"""The API application: `create_app(settings)`, or `uvicorn starter.api.main:create_app --factory`.
+
+`app` also exists as a module attribute, built on first access, for tools that want one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from slaflow.settings import Settings, get_settings
+from starter.api import errors
+from starter.api.deps import app_state, build_state, startup
+from starter.api.routers import agreement, health, tickets
+
+DESCRIPTION = """\
+Intake and live state of tickets whose SLA clocks run as Temporal workflows.
+
+Open a ticket with `POST /tickets`; read it with `GET /tickets/{id}`; act on it with
+`POST /tickets/{id}/{command}`. Errors answer `{"detail": "..."}` naming the field or reason.
+"""
+
+
+app: FastAPI  # built on first access by __getattr__ below
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app_state(app)
+    await startup(state)
+    try:
+        yield
+    finally:
+        state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="slaflow",
+        version="0.1.0",
+        summary="SLA escalation orchestrator on Temporal",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.slaflow = build_state(settings)
+    errors.install(app)
+    app.include_router(tickets.router)
+    app.include_router(agreement.router)
+    app.include_router(health.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`starter.api.main:app`, built from the environment's settings when first asked for."""
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(name)

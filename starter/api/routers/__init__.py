@@ -1,0 +1,1 @@
+"""One router per resource: tickets, the agreement, health."""

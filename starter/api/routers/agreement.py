@@ -1,0 +1,80 @@
+"""The agreement in force and its versions, read from the database (sync routes: SQLAlchemy
+blocks, so FastAPI runs them on its thread pool)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import AwareDatetime, BaseModel
+
+from activities import agreement_store as store
+from activities.tables import AgreementVersionRow
+from slaflow.agreement import Agreement
+from starter.api.deps import EngineDep
+from starter.api.errors import responses
+
+router = APIRouter(prefix="/agreement", tags=["agreement"])
+
+
+class VersionSummary(BaseModel):
+    number: int
+    effective_from: AwareDatetime
+    created_at: AwareDatetime
+    source: str
+    signatures: int
+
+
+class AgreementVersion(VersionSummary):
+    document: Agreement
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for values written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _summary(row: AgreementVersionRow) -> VersionSummary:
+    return VersionSummary(
+        number=row.number,
+        effective_from=_aware(row.effective_from),
+        created_at=_aware(row.created_at),
+        source=row.source,
+        signatures=len(row.signatures or []),
+    )
+
+
+def _full(row: AgreementVersionRow) -> AgreementVersion:
+    return AgreementVersion(**_summary(row).model_dump(), document=store.agreement_of(row))
+
+
+@router.get(
+    "",
+    response_model=AgreementVersion,
+    summary="The agreement version in force now",
+    responses=responses(404),
+)
+def in_force(engine: EngineDep) -> AgreementVersion:
+    try:
+        return _full(store.version_in_force(engine, datetime.now(UTC)))
+    except store.NoAgreementError as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+
+
+@router.get("/versions", response_model=list[VersionSummary], summary="Every version, oldest first")
+def versions(engine: EngineDep) -> list[VersionSummary]:
+    return [_summary(row) for row in store.all_versions(engine)]
+
+
+@router.get(
+    "/versions/{number}",
+    response_model=AgreementVersion,
+    summary="One version with its document",
+    responses=responses(404, 422),
+)
+def one_version(number: Annotated[int, Path(ge=1)], engine: EngineDep) -> AgreementVersion:
+    try:
+        return _full(store.version(engine, number))
+    except store.NoAgreementError as exc:
+        raise HTTPException(404, detail=str(exc)) from exc

@@ -1,0 +1,100 @@
+"""Ticket intake, live state, listing and commands.
+
+Each command gets its own route (`POST /tickets/{id}/acknowledge`, ...) so the OpenAPI document
+shows each body; a catch-all after them answers 422 for a name that is not a command.
+"""
+
+# No `from __future__ import annotations`: the command routes are built in a loop and FastAPI
+# must see each one's real body model in its annotations.
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.exceptions import HTTPException
+
+from slaflow.tickets import COMMANDS, TICKET_ID_PATTERN, Command, TicketInput, TicketView
+from starter import tickets_service as service
+from starter.api.deps import SettingsDep, TemporalDep
+from starter.api.errors import responses
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+TicketId = Annotated[
+    str, Path(pattern=TICKET_ID_PATTERN, description="The intake system's ticket id.")
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketView,
+    summary="Open a ticket (idempotent on ticket_id)",
+    responses={
+        201: {"description": "Started; the ticket's SLA targets are pinned."},
+        200: {"model": TicketView, "description": "Already known: its current state."},
+        **responses(400, 422, 503, 504),
+    },
+)
+async def open_ticket(
+    ticket: TicketInput, temporal: TemporalDep, settings: SettingsDep, response: Response
+) -> TicketView:
+    """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket."""
+    opened = await service.open_ticket(await temporal.client(), settings.task_queue, ticket)
+    response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
+    response.headers["Location"] = f"/tickets/{opened.view.ticket_id}"
+    return opened.view
+
+
+@router.get(
+    "",
+    response_model=service.TicketList,
+    summary="List tickets through Temporal visibility",
+    responses=responses(400, 422, 503, 504),
+)
+async def list_tickets(
+    temporal: TemporalDep,
+    filters: Annotated[service.TicketFilter, Query()],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    detail: Annotated[bool, Query(description="Ask each running ticket for its state.")] = False,
+) -> service.TicketList:
+    """Newest first. Visibility is eventually consistent: a just-opened ticket may lag a second."""
+    return await service.list_tickets(await temporal.client(), filters, limit=limit, detail=detail)
+
+
+@router.get(
+    "/{ticket_id}",
+    response_model=TicketView,
+    summary="A ticket's live state",
+    responses=responses(404, 422, 503, 504),
+)
+async def get_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketView:
+    return await service.get_ticket(await temporal.client(), ticket_id)
+
+
+def _add_command_route(name: str, model: type[Command]) -> None:
+    async def run(ticket_id: TicketId, command: model, temporal: TemporalDep) -> TicketView:  # type: ignore[valid-type]
+        return await service.run_command(await temporal.client(), ticket_id, command)
+
+    run.__name__ = f"command_{name}"
+    router.add_api_route(
+        f"/{{ticket_id}}/{name}",
+        run,
+        methods=["POST"],
+        response_model=TicketView,
+        summary=f"Command: {name.replace('_', ' ')}",
+        description=(model.__doc__ or "").strip()
+        or f"Runs `{name}` as a workflow update; the ticket may refuse it (409).",
+        responses=responses(400, 404, 409, 422, 503, 504),
+    )
+
+
+for _name, _model in COMMANDS.items():
+    _add_command_route(_name, _model)
+
+
+@router.post("/{ticket_id}/{command}", include_in_schema=False)
+async def unknown_command(ticket_id: TicketId, command: str) -> Any:
+    raise HTTPException(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=f"path.command: unknown command {command!r}; valid commands: " + ", ".join(COMMANDS),
+    )

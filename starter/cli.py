@@ -1,0 +1,526 @@
+"""`slaflow`: run the local stack, the worker or the API; open, inspect and act on tickets.
+
+Ticket commands talk to Temporal directly through `starter.tickets_service`, the same code the
+API runs, so both refuse and explain in the same words. Failures print one line on stderr and
+exit 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from temporalio.client import Client
+
+from slaflow.agreement import Agreement
+from slaflow.durations import format_duration
+from slaflow.settings import get_settings
+from slaflow.tickets import (
+    Acknowledge,
+    AddComment,
+    Assign,
+    ChangePriority,
+    Command,
+    Escalate,
+    Reopen,
+    Resolve,
+    Respond,
+    TicketInput,
+    TicketStatus,
+    TicketView,
+)
+from slaflow.tiers import Channel, Priority, Tier
+from starter import tickets_service as service
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+T = TypeVar("T")
+
+
+class _ProcessApp(typer.Typer):
+    """Typer, except that a finished process skips interpreter teardown.
+
+    The Temporal SDK's Rust threads can abort a finalizing interpreter ("Fatal Python error:
+    PyGILState_Release", temporalio/sdk-python#300), turning a clean exit into SIGABRT. Only the
+    process entry point (`slaflow ...`, `python -m starter.cli`) goes through `__call__`;
+    `typer.testing.CliRunner` does not, so tests keep their interpreter.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except SystemExit as exit:
+            code = exit.code
+            if isinstance(code, str):
+                print(code, file=sys.stderr)
+            _hard_exit(1 if isinstance(code, str) else (code or 0))
+
+
+def _hard_exit(code: int) -> NoReturn:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+app = _ProcessApp(
+    help="slaflow: SLA escalation orchestrator on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ticket_app = typer.Typer(help="Open, inspect and act on tickets.", no_args_is_help=True)
+mail_app = typer.Typer(help="The local mailbox of `slaflow run`.", no_args_is_help=True)
+db_app = typer.Typer(help="slaflow's own database.", no_args_is_help=True)
+agreement_app = typer.Typer(help="The service-level agreement.", no_args_is_help=True)
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(mail_app, name="mail")
+app.add_typer(db_app, name="db")
+app.add_typer(agreement_app, name="agreement")
+
+Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]
+TicketIdArg = Annotated[str, typer.Argument(metavar="ID", help="The ticket id.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+OPTION_OF_FIELD = {"ticket_id": "--id", "requester_email": "--requester", "actor": "--as"}
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def fail_invalid(exc: ValidationError) -> NoReturn:
+    """Pydantic's complaint, naming the command-line option rather than the model field."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        option = OPTION_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+        problems.append(f"{option}: {error['msg']}")
+    fail("; ".join(problems))
+
+
+def with_temporal(operation: Callable[[Client], Awaitable[T]]) -> T:
+    """Connect with the environment's settings, run `operation`, turn failures into exit 1."""
+
+    async def main() -> T:
+        client = await service.connect_client(get_settings())
+        return await operation(client)
+
+    try:
+        return asyncio.run(main())
+    except service.TicketError as exc:
+        fail(exc.message)
+
+
+# ----- output ---------------------------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    total = int(abs(value))
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = (f"{hours}h " if hours else "") + (f"{minutes}m " if minutes or hours else "")
+    text += f"{seconds}s"
+    return f"in {text}" if value >= 0 else f"{text} ago"
+
+
+def _rows(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def render_view(view: TicketView, events: int = 10) -> str:
+    """A ticket as a person reads it: facts, then targets, then the latest events."""
+    facts = [
+        ["customer", view.customer],
+        ["subject", view.subject],
+        ["priority", f"{view.priority}   channel {view.channel}"],
+        ["status", f"{view.status}   breached {'yes' if view.breached else 'no'}"],
+        ["tier", f"{view.tier.label}   highest {view.highest_tier.label}"],
+        ["assignee", view.assignee or "-"],
+        ["acknowledged", view.acknowledged_by or "-"],
+        ["paged", ", ".join(view.paged) or "-"],
+        ["agreement", f"version {view.agreement_version}"],
+        ["opened", _when(view.opened_at)],
+        ["resolved", _when(view.resolved_at)],
+        ["closed", _when(view.closed_at)],
+    ]
+    lines = [f"Ticket {view.ticket_id} ({view.workflow_id}) as of {_when(view.as_of)}"]
+    lines += ["  " + line for line in _rows(facts)]
+    targets = [["TARGET", "STATUS", "DEADLINE", "REMAINING"]] + [
+        [t.kind.value, t.status, _when(t.deadline), _seconds(t.remaining_seconds)]
+        for t in view.targets
+    ]
+    lines += ["", *("  " + line for line in _rows(targets))]
+    if view.events:
+        shown = view.events[-events:]
+        lines += ["", f"  Last {len(shown)} of {len(view.events)} events:"]
+        rows = [
+            [_when(e.at), e.kind.value, e.actor, e.tier.label if e.tier else "", e.detail]
+            for e in shown
+        ]
+        lines += ["    " + line for line in _rows(rows)]
+    return "\n".join(lines)
+
+
+def render_list(tickets: list[service.TicketSummary]) -> str:
+    if not tickets:
+        return "no tickets"
+    rows = [["TICKET", "CUSTOMER", "PRIORITY", "TIER", "STATUS", "BREACHED", "OPENED", "WORKFLOW"]]
+    rows += [
+        [
+            t.ticket_id,
+            t.customer or "-",
+            t.priority or "-",
+            t.tier.label if t.tier else "-",
+            t.status or "-",
+            "-" if t.breached is None else ("yes" if t.breached else "no"),
+            _when(t.started_at),
+            t.workflow_status,
+        ]
+        for t in tickets
+    ]
+    return "\n".join(_rows(rows))
+
+
+def _show(view: TicketView, as_json: bool) -> None:
+    typer.echo(view.model_dump_json(indent=2) if as_json else render_view(view))
+
+
+# ----- processes ------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    agreement: Annotated[
+        str | None,
+        typer.Option(
+            help="demo (minutes-long targets), default, or a path to an agreement YAML. "
+            "Seeds version 1 on a fresh data dir only."
+        ),
+    ] = None,
+) -> None:
+    """Run the whole local stack: Temporal dev server, mailbox, Slack stand-in, worker, API."""
+    from starter.stack import run_stack
+
+    raise typer.Exit(run_stack(get_settings(), agreement=agreement))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker on the task queue until SIGINT/SIGTERM."""
+    from worker import main
+
+    main()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: SLAFLOW_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: SLAFLOW_API_PORT.")] = None,
+) -> None:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "starter.api.main:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        timeout_graceful_shutdown=10,
+    )
+
+
+# ----- tickets --------------------------------------------------------------------------------
+
+
+@ticket_app.command("open")
+def ticket_open(
+    ticket_id: Annotated[str, typer.Option("--id", help="The intake system's ticket id.")],
+    customer: Annotated[str, typer.Option()],
+    subject: Annotated[str, typer.Option()],
+    priority: Annotated[Priority, typer.Option()],
+    requester: Annotated[str, typer.Option(help="The requester's email.")],
+    channel: Annotated[Channel, typer.Option()] = Channel.EMAIL,
+    description: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Open a ticket (or show it, if that id is already known)."""
+    try:
+        ticket = TicketInput(
+            ticket_id=ticket_id,
+            customer=customer,
+            subject=subject,
+            description=description,
+            priority=priority,
+            channel=channel,
+            requester_email=requester,
+        )
+    except ValidationError as exc:
+        fail_invalid(exc)
+    settings = get_settings()
+    opened = with_temporal(lambda c: service.open_ticket(c, settings.task_queue, ticket))
+    if not as_json:
+        verb = "opened" if opened.created else "already exists:"
+        typer.echo(f"{verb} ticket {ticket_id}\n")
+    _show(opened.view, as_json)
+
+
+@ticket_app.command("show")
+def ticket_show(ticket_id: TicketIdArg, as_json: JsonFlag = False) -> None:
+    """A ticket's live state."""
+    _show(with_temporal(lambda c: service.get_ticket(c, ticket_id)), as_json)
+
+
+@ticket_app.command("list")
+def ticket_list(
+    status: Annotated[TicketStatus | None, typer.Option()] = None,
+    priority: Annotated[Priority | None, typer.Option()] = None,
+    tier: Annotated[Tier | None, typer.Option()] = None,
+    breached: Annotated[
+        bool | None, typer.Option("--breached/--not-breached", show_default=False)
+    ] = None,
+    customer: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Tickets from Temporal visibility, newest first (a just-opened one may lag a second)."""
+    filters = service.TicketFilter(
+        status=status, priority=priority, tier=tier, breached=breached, customer=customer
+    )
+    found = with_temporal(lambda c: service.list_tickets(c, filters, limit=limit))
+    typer.echo(found.model_dump_json(indent=2) if as_json else render_list(found.tickets))
+
+
+def _command(ticket_id: str, build: Callable[[], Command], as_json: bool) -> None:
+    try:
+        command = build()
+    except ValidationError as exc:
+        fail_invalid(exc)
+    view = with_temporal(lambda c: service.run_command(c, ticket_id, command))
+    _show(view, as_json)
+
+
+@ticket_app.command("ack")
+def ticket_ack(ticket_id: TicketIdArg, actor: Actor, as_json: JsonFlag = False) -> None:
+    """Acknowledge the current page: you own the ticket at its tier."""
+    _command(ticket_id, lambda: Acknowledge(actor=actor), as_json)
+
+
+@ticket_app.command("respond")
+def ticket_respond(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the first qualified response to the customer."""
+    _command(ticket_id, lambda: Respond(actor=actor, note=note), as_json)
+
+
+@ticket_app.command("resolve")
+def ticket_resolve(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Resolve the ticket (it may be reopened within the agreement's reopen window)."""
+    _command(ticket_id, lambda: Resolve(actor=actor, note=note), as_json)
+
+
+@ticket_app.command("reopen")
+def ticket_reopen(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    reason: Annotated[str, typer.Option()],
+    as_json: JsonFlag = False,
+) -> None:
+    """Reopen a resolved ticket."""
+    _command(ticket_id, lambda: Reopen(actor=actor, reason=reason), as_json)
+
+
+@ticket_app.command("assign")
+def ticket_assign(
+    ticket_id: TicketIdArg,
+    assignee: Annotated[str, typer.Argument(help="Who should work on it.")],
+    actor: Actor,
+    as_json: JsonFlag = False,
+) -> None:
+    """Assign the ticket to someone."""
+    _command(ticket_id, lambda: Assign(actor=actor, assignee=assignee), as_json)
+
+
+@ticket_app.command("escalate")
+def ticket_escalate(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    reason: Annotated[str, typer.Option()],
+    as_json: JsonFlag = False,
+) -> None:
+    """Escalate to the next tier now."""
+    _command(ticket_id, lambda: Escalate(actor=actor, reason=reason), as_json)
+
+
+@ticket_app.command("priority")
+def ticket_priority(
+    ticket_id: TicketIdArg,
+    priority: Annotated[Priority, typer.Argument(help="The new priority.")],
+    actor: Actor,
+    reason: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Change the priority; targets are recomputed from the opening time."""
+    _command(
+        ticket_id, lambda: ChangePriority(actor=actor, priority=priority, reason=reason), as_json
+    )
+
+
+@ticket_app.command("comment")
+def ticket_comment(
+    ticket_id: TicketIdArg,
+    text: Annotated[str, typer.Argument(help="The comment.")],
+    actor: Actor,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a comment to the ticket's history."""
+    _command(ticket_id, lambda: AddComment(actor=actor, text=text), as_json)
+
+
+# ----- mail, database, agreement --------------------------------------------------------------
+
+
+@mail_app.command("list")
+def mail_list(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Default: <data dir>/mail.")
+    ] = None,
+) -> None:
+    """The messages the local mailbox received, oldest first."""
+    from standins.mailbox import read_mailbox
+
+    folder = directory or get_settings().data_dir / "mail"
+    messages = read_mailbox(folder) if folder.is_dir() else []
+    if not messages:
+        typer.echo(f"no mail in {folder}")
+        return
+    rows = [["DATE", "TO", "SUBJECT"]] + [
+        [str(m.get("Date") or "-"), str(m.get("X-RcptTo") or m.get("To") or "-"), str(m["Subject"])]
+        for m in messages
+    ]
+    typer.echo("\n".join(_rows(rows)))
+
+
+def _prepared_engine() -> Engine:
+    from activities.agreement_store import seed_agreement
+    from activities.db import create_tables, make_engine
+    from slaflow.agreement_file import AgreementFileError
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        create_tables(engine)
+        seed_agreement(engine, settings.agreement_file)
+    except AgreementFileError as exc:
+        fail(str(exc))
+    except Exception as exc:  # SQLAlchemy's errors name the database and the reason
+        fail(f"database {engine.url.render_as_string(hide_password=True)}: {exc}")
+    return engine
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the tables and seed agreement version 1 from SLAFLOW_AGREEMENT_FILE."""
+    from activities.agreement_store import all_versions
+
+    engine = _prepared_engine()
+    versions = all_versions(engine)
+    typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+    typer.echo(f"agreement versions: {len(versions)} (version 1 from {versions[0].source})")
+
+
+@agreement_app.command("show")
+def agreement_show(as_json: JsonFlag = False) -> None:
+    """The agreement version in force now (seeding version 1 on first use)."""
+    from activities.agreement_store import NoAgreementError, agreement_of, version_in_force
+
+    engine = _prepared_engine()
+    try:
+        row = version_in_force(engine, datetime.now(UTC))
+    except NoAgreementError as exc:
+        fail(str(exc))
+    agreement = agreement_of(row)
+    if as_json:
+        typer.echo(json.dumps({"number": row.number, "document": row.document}, indent=2))
+        return
+    typer.echo(f"Agreement version {row.number} ({row.source})")
+    typer.echo(_summary(agreement))
+
+
+def _summary(agreement: Agreement) -> str:
+    lines = [f"  {agreement.name}" + (f" - {agreement.customer}" if agreement.customer else "")]
+    rows = [["PRIORITY", "FIRST RESPONSE", "RESOLUTION", "CALENDAR"]] + [
+        [
+            p.value,
+            format_duration(o.first_response.within),
+            format_duration(o.resolution.within),
+            o.calendar,
+        ]
+        for p, o in sorted(agreement.objectives.items())
+    ]
+    lines += ["", *("  " + line for line in _rows(rows))]
+    tiers = [["TIER", "ACK WINDOW", "SLACK", "CONTACTS"]] + [
+        [
+            p.tier.label,
+            format_duration(p.ack_window),
+            p.slack_channel,
+            ", ".join(c.email for c in p.contacts),
+        ]
+        for p in agreement.escalation.tiers
+    ]
+    lines += ["", *("  " + line for line in _rows(tiers))]
+    return "\n".join(lines)
+
+
+@agreement_app.command("check")
+def agreement_check(
+    file: Annotated[Path, typer.Argument(help="An agreement YAML file.")],
+) -> None:
+    """Validate an agreement file: exit 0 with a summary, or 1 naming file and field."""
+    from slaflow.agreement_file import AgreementFileError, load_agreement
+
+    try:
+        agreement = load_agreement(file)
+    except AgreementFileError as exc:
+        fail(str(exc))
+    typer.echo(f"{file}: ok")
+    typer.echo(_summary(agreement))
+
+
+if __name__ == "__main__":
+    app()

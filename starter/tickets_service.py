@@ -1,0 +1,328 @@
+"""Ticket operations shared by the HTTP API and the CLI, so both answer the same way.
+
+Every failure leaves this module as a `TicketError` whose message is meant for the person who
+asked and whose `http_status` the API uses; the CLI prints the message and exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import AwareDatetime, BaseModel, Field
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from slaflow import search_attributes as attrs
+from slaflow.settings import Settings
+from slaflow.tickets import (
+    COMMANDS,
+    SNAPSHOT_UPDATE,
+    STATE_QUERY,
+    Command,
+    Snapshot,
+    TicketInput,
+    TicketStatus,
+    TicketView,
+    workflow_id_for,
+)
+from slaflow.tiers import Priority, Tier
+from starter.temporal_client import connect
+from workflows.ticket import TicketWorkflowInput
+
+WORKFLOW_TYPE = "TicketWorkflow"
+WORKFLOW_ID_PREFIX = workflow_id_for("")
+ANSWER_TIMEOUT = timedelta(seconds=30)
+"""How long a caller waits for a worker to answer an update or query before giving up."""
+DETAIL_CONCURRENCY = 8
+
+T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+
+
+class TicketError(Exception):
+    """A failure worth telling the caller about, with the HTTP status the API answers."""
+
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TicketNotFound(TicketError):
+    http_status = 404
+
+
+class CommandRefused(TicketError):
+    """The ticket's validator said no (resolving a resolved ticket, ...); the message says why."""
+
+    http_status = 409
+
+
+class TicketClosed(CommandRefused):
+    pass
+
+
+class UnknownCommand(TicketError):
+    http_status = 422
+
+
+class TemporalUnavailable(TicketError):
+    http_status = 503
+
+
+class NotReady(TicketError):
+    """The ticket's workflow exists but cannot answer a query yet; retrying shortly helps."""
+
+    http_status = 503
+
+
+class NoAnswer(TicketError):
+    """Temporal took the request but no worker answered in time (is `slaflow worker` running?)."""
+
+    http_status = 504
+
+
+class Opened(BaseModel):
+    view: TicketView
+    created: bool = Field(description="False when the ticket already existed.")
+
+
+class TicketFilter(BaseModel):
+    """What `GET /tickets` and `slaflow ticket list` filter on: the search attributes."""
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    tier: Tier | None = None
+    breached: bool | None = None
+    customer: str | None = Field(None, min_length=1, max_length=200)
+
+
+class TicketSummary(BaseModel):
+    """One ticket as visibility knows it, without asking its workflow."""
+
+    ticket_id: str
+    workflow_id: str
+    customer: str | None
+    priority: Priority | None
+    tier: Tier | None
+    status: TicketStatus | None
+    breached: bool | None
+    started_at: AwareDatetime | None
+    closed_at: AwareDatetime | None
+    workflow_status: str = Field(description="running, completed, failed, terminated, ...")
+    detail: TicketView | None = Field(None, description="Live state, with ?detail=true.")
+
+
+class TicketList(BaseModel):
+    query: str = Field(description="The Temporal visibility query that produced the list.")
+    count: int
+    tickets: list[TicketSummary]
+
+
+async def connect_client(settings: Settings) -> Client:
+    """`connect`, with the failure said in the words the API and CLI show."""
+    try:
+        return await connect(settings)
+    except Exception as exc:  # the SDK raises RuntimeError, OSError or RPCError
+        raise TemporalUnavailable(
+            f"cannot reach Temporal at {settings.temporal_address}: {exc}"
+        ) from exc
+
+
+def command_model(name: str) -> type[Command]:
+    try:
+        return COMMANDS[name]
+    except KeyError:
+        raise UnknownCommand(
+            f"unknown command {name!r}; valid commands: {', '.join(COMMANDS)}"
+        ) from None
+
+
+def command_name(command: Command) -> str:
+    for name, model in COMMANDS.items():
+        if type(command) is model:
+            return name
+    raise UnknownCommand(f"{type(command).__name__} is not a ticket command")
+
+
+def quote(value: str) -> str:
+    """A visibility-query string literal (backslash escapes, as Temporal's SQL parser reads)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def build_list_query(filters: TicketFilter) -> str:
+    clauses = [f"WorkflowType = {quote(WORKFLOW_TYPE)}", "ExecutionStatus != 'ContinuedAsNew'"]
+    keyword = {
+        attrs.STATUS.name: filters.status,
+        attrs.PRIORITY.name: filters.priority,
+        attrs.TIER.name: filters.tier,
+        attrs.CUSTOMER.name: filters.customer,
+    }
+    clauses += [f"{name} = {quote(str(value))}" for name, value in keyword.items() if value]
+    if filters.breached is not None:
+        clauses.append(f"{attrs.BREACHED.name} = {'true' if filters.breached else 'false'}")
+    # No ORDER BY: SQLite visibility refuses it; every store lists newest first by default.
+    return " AND ".join(clauses)
+
+
+@asynccontextmanager
+async def _translated(ticket_id: str) -> AsyncIterator[None]:
+    """Turn the SDK's exceptions into `TicketError`s with messages a caller can act on."""
+    try:
+        async with asyncio.timeout(ANSWER_TIMEOUT.total_seconds()):
+            yield
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise CommandRefused(message) from exc
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        raise NoAnswer(
+            f"ticket {ticket_id}: no worker answered within {ANSWER_TIMEOUT.total_seconds():g}s"
+        ) from exc
+    except WorkflowQueryFailedError as exc:  # e.g. a ticket still pinning its terms
+        raise NotReady(f"ticket {ticket_id} cannot answer yet: {exc}") from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise TicketNotFound(f"ticket {ticket_id} not found") from exc
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise TemporalUnavailable(f"cannot reach Temporal: {exc.message}") from exc
+        raise
+
+
+async def _answered(ticket_id: str, call: Awaitable[T]) -> T:
+    async with _translated(ticket_id):
+        return await call
+
+
+def _handle(client: Client, ticket_id: str) -> WorkflowHandle[object, object]:
+    return client.get_workflow_handle(workflow_id_for(ticket_id))
+
+
+async def _query_state(handle: WorkflowHandle[object, object]) -> TicketView:
+    return await handle.query(STATE_QUERY, datetime.now(UTC), result_type=TicketView)
+
+
+async def _is_running(handle: WorkflowHandle[object, object]) -> bool:
+    description = await handle.describe()
+    return description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> Opened:
+    """Start the ticket's workflow and answer once its terms are pinned; a duplicate intake
+    gets the existing ticket back (created=False) and starts nothing."""
+    if ticket.opened_at is None:
+        ticket = ticket.model_copy(update={"opened_at": datetime.now(UTC)})
+    workflow_id = workflow_id_for(ticket.ticket_id)
+    async with _translated(ticket.ticket_id):
+        try:
+            handle = await client.start_workflow(
+                WORKFLOW_TYPE,
+                TicketWorkflowInput(ticket=ticket),
+                id=workflow_id,
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=attrs.ticket_attributes(
+                    customer=ticket.customer,
+                    priority=ticket.priority,
+                    tier=Tier.AGENT,
+                    status=TicketStatus.OPEN.value,
+                    breached=False,
+                ),
+                static_summary=f"{ticket.priority} {ticket.customer}: {ticket.subject}"[:200],
+            )
+        except WorkflowAlreadyStartedError:
+            return Opened(
+                view=await _current_view(client.get_workflow_handle(workflow_id)), created=False
+            )
+        view = await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
+    return Opened(view=view, created=True)
+
+
+async def _current_view(handle: WorkflowHandle[object, object]) -> TicketView:
+    """A running ticket may still be pinning its terms: the snapshot update waits for that."""
+    if await _is_running(handle):
+        return await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
+    return await _query_state(handle)
+
+
+async def get_ticket(client: Client, ticket_id: str) -> TicketView:
+    return await _answered(ticket_id, _query_state(_handle(client, ticket_id)))
+
+
+async def run_command(client: Client, ticket_id: str, command: Command) -> TicketView:
+    """Run one command as a workflow update; a refusal raises `CommandRefused` saying why."""
+    name = command_name(command)
+    handle = _handle(client, ticket_id)
+    try:
+        return await _answered(
+            ticket_id, handle.execute_update(name, command, result_type=TicketView)
+        )
+    except TicketNotFound:
+        # An update on a closed workflow is NOT_FOUND too; tell "closed" from "never existed".
+        if await _answered(ticket_id, _is_running(handle)):
+            raise
+        raise TicketClosed(f"ticket {ticket_id} is closed") from None
+
+
+def _member(kind: type[E], value: str | None) -> E | None:
+    """An enum member, or None for a missing or unknown value (old runs, manual edits)."""
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
+def summarize(execution: WorkflowExecution) -> TicketSummary:
+    found = execution.typed_search_attributes
+    return TicketSummary(
+        ticket_id=execution.id.removeprefix(WORKFLOW_ID_PREFIX),
+        workflow_id=execution.id,
+        customer=found.get(attrs.CUSTOMER),
+        priority=_member(Priority, found.get(attrs.PRIORITY)),
+        tier=_member(Tier, found.get(attrs.TIER)),
+        status=_member(TicketStatus, found.get(attrs.STATUS)),
+        breached=found.get(attrs.BREACHED),
+        started_at=execution.start_time,
+        closed_at=execution.close_time,
+        workflow_status=execution.status.name.lower() if execution.status else "unknown",
+    )
+
+
+async def list_tickets(
+    client: Client, filters: TicketFilter, *, limit: int = 100, detail: bool = False
+) -> TicketList:
+    """Tickets matching `filters`, newest first, from Temporal visibility (eventually
+    consistent: a ticket opened a moment ago may be missing). `detail` asks each running
+    ticket for its live state."""
+    query = build_list_query(filters)
+    async with _translated("list"):
+        tickets = [summarize(e) async for e in client.list_workflows(query, limit=limit)]
+    if detail:
+        gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def fill(summary: TicketSummary) -> None:
+            async with gate:
+                try:
+                    summary.detail = await get_ticket(client, summary.ticket_id)
+                except TicketError:
+                    summary.detail = None
+
+        await asyncio.gather(*(fill(t) for t in tickets if t.workflow_status == "running"))
+    return TicketList(query=query, count=len(tickets), tickets=tickets)

@@ -1,0 +1,69 @@
+"""CLI paths that need no Temporal: agreement files, option validation, an unreachable server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from slaflow.settings import DEFAULT_AGREEMENT_FILE, get_settings
+from starter.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SLAFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SLAFLOW_TEMPORAL_ADDRESS", "127.0.0.1:1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_agreement_check_accepts_the_shipped_files() -> None:
+    for path in (DEFAULT_AGREEMENT_FILE, DEFAULT_AGREEMENT_FILE.with_name("demo.yaml")):
+        result = runner.invoke(app, ["agreement", "check", str(path)])
+        assert result.exit_code == 0, result.output
+        assert f"{path}: ok" in result.stdout
+        assert "P1" in result.stdout and "management" in result.stdout
+
+
+def test_agreement_check_names_file_and_field(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    text = DEFAULT_AGREEMENT_FILE.read_text().replace("within: 15m", "within: 0s", 1)
+    broken.write_text(text)
+    result = runner.invoke(app, ["agreement", "check", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}: objectives.P1.first_response.within:" in result.stderr
+
+
+def test_db_init_seeds_version_one(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "init"])
+    assert result.exit_code == 0, result.output
+    assert "version 1 from file:" in result.stdout
+    assert (tmp_path / "slaflow.db").exists()
+    shown = runner.invoke(app, ["agreement", "show"])
+    assert shown.exit_code == 0 and "Agreement version 1" in shown.stdout
+
+
+def test_ticket_open_names_the_bad_options() -> None:
+    options = ["--id", "bad id", "--customer", "ACME", "--subject", "Down", "--priority", "P1"]
+    result = runner.invoke(app, ["ticket", "open", *options, "--requester", "not-an-email"])
+    assert result.exit_code == 1
+    assert "--id: String should match pattern" in result.stderr
+    assert "--requester: String should match pattern" in result.stderr
+
+
+def test_unreachable_temporal_is_one_clear_line() -> None:
+    result = runner.invoke(app, ["ticket", "show", "T-1"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot reach Temporal at 127.0.0.1:1: ")
+
+
+def test_mail_list_on_an_empty_mailbox(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["mail", "list"])
+    assert result.exit_code == 0
+    assert f"no mail in {tmp_path / 'mail'}" in result.stdout

@@ -1,0 +1,192 @@
+"""One real stack for the integration tests: dev server, mailbox, Slack stand-in, worker, API.
+
+Everything is session-scoped (starting Temporal costs seconds) and isolated by a fresh task
+queue and a tmp data dir. The API is the real app from `create_app`, lifespan included, and
+reaches Temporal the way production does: through the address in its settings. The agreement
+is the test factory's with a 3-second agent acknowledgement window, so an unacknowledged ticket
+escalates within the test's patience and an acknowledged one stays put.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner, Result
+
+from activities.agreement_store import seed_agreement
+from activities.db import create_tables, make_engine
+from slaflow.agreement_file import dump_agreement
+from slaflow.search_attributes import SEARCH_ATTRIBUTES
+from slaflow.settings import Settings, get_settings
+from standins.mailbox import Mailbox
+from standins.slack_api import SlackStandin
+from starter.api.main import create_app
+from starter.cli import app as cli_app
+from tests.conftest import binary
+from tests.factories import agreement_doc, make_agreement
+from worker import build_worker
+
+BOT_TOKEN = "xoxb-integration"
+SIGNING_SECRET = "integration-signing-secret"
+AGENT_ACK_WINDOW = "3s"
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "condition"
+) -> T:
+    """Poll `probe` until it returns something truthy (visibility and timers take a moment)."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+def short_agreement_yaml() -> str:
+    doc = agreement_doc(reopen_window="4s")
+    doc["escalation"]["tiers"][0]["ack_window"] = AGENT_ACK_WINDOW
+    return dump_agreement(make_agreement(**doc))
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        ip="127.0.0.1",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def mailbox(stack_dir: Path) -> Iterator[Mailbox]:
+    with Mailbox(stack_dir / "mail", port=0) as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(SIGNING_SECRET, BOT_TOKEN, port=0) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def settings(temporal: Client, mailbox: Mailbox, slack: SlackStandin, stack_dir: Path) -> Settings:
+    agreement = stack_dir / "agreement.yaml"
+    agreement.write_text(short_agreement_yaml())
+    return Settings(
+        data_dir=stack_dir,
+        database_url=f"sqlite:///{stack_dir / 'slaflow.db'}",
+        agreement_file=agreement,
+        temporal_address=temporal.service_client.config.target_host,
+        task_queue=f"integration-{uuid.uuid4()}",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        slack_base_url=slack.base_url,
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        graceful_shutdown_seconds=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.resolved_database_url)
+    create_tables(engine)
+    seed_agreement(engine, settings.agreement_file)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal: Client, settings: Settings, stack_engine: Engine) -> AsyncIterator[None]:
+    async with build_worker(temporal, settings, stack_engine):
+        yield
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with its lifespan (tables, seed, Temporal connection) over ASGI."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://slaflow.test", timeout=60
+        ) as client:
+            yield client
+
+
+@pytest.fixture
+def new_ticket() -> Callable[..., dict[str, Any]]:
+    """An intake body with a unique id and customer, so tests never see each other's tickets."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        unique = uuid.uuid4().hex[:10]
+        body = {
+            "ticket_id": f"IT-{unique}",
+            "customer": f"Customer {unique}",
+            "subject": "Checkout fails",
+            "description": "HTTP 500 on payment",
+            "priority": "P1",
+            "channel": "phone",
+            "requester_email": "ops@acme.example",
+        }
+        return {**body, **overrides}
+
+    return make
+
+
+class Cli:
+    """`slaflow ...` in a thread, so the session loop (and the worker on it) keeps running."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runner = CliRunner()
+
+    async def __call__(self, *args: str) -> Result:
+        return await asyncio.to_thread(self.runner.invoke, cli_app, list(args))
+
+
+@pytest.fixture
+def cli(settings: Settings, worker: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    env = {
+        "SLAFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
+        "SLAFLOW_TASK_QUEUE": settings.task_queue,
+        "SLAFLOW_DATA_DIR": str(settings.data_dir),
+        "SLAFLOW_DATABASE_URL": settings.resolved_database_url,
+        "SLAFLOW_AGREEMENT_FILE": str(settings.agreement_file),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield Cli(settings)
+    get_settings.cache_clear()

@@ -1,0 +1,177 @@
+"""`slaflow run` end to end: start, open a ticket, watch it escalate, Ctrl-C, start again.
+
+Runs the real console script in a tmp data dir on free ports, with the demo agreement (the
+agent tier has 30 s to acknowledge), and checks that SIGINT leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SLAFLOW = Path(sys.executable).parent / "slaflow"
+STOP_WITHIN = 60.0  # the worker's graceful shutdown (30 s by default) plus a margin
+LEAD = "lea.lead@example.com"  # the demo agreement's team lead
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc (children first found by their parent id)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Stack:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SLAFLOW_")},
+            "SLAFLOW_DATA_DIR": str(data_dir),
+            "SLAFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+            "SLAFLOW_TEMPORAL_UI_URL": f"http://127.0.0.1:{free_port()}",
+            "SLAFLOW_API_PORT": str(self.api_port),
+            "SLAFLOW_SMTP_PORT": str(free_port()),
+            "SLAFLOW_SLACK_STANDIN_PORT": str(free_port()),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.seen: set[int] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        log = (self.data_dir.parent / "stack.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(SLAFLOW), "run", "--agreement", "demo"],
+            env=self.env,
+            cwd=self.data_dir.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"slaflow run exited:\n{self.log()}"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    self.seen |= descendants(self.process.pid)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"the API did not come up:\n{self.log()}")
+
+    def interrupt(self) -> int:
+        assert self.process is not None
+        self.seen |= descendants(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=STOP_WITHIN)
+
+    def log(self) -> str:
+        path = self.data_dir.parent / "stack.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def kill_leftovers(self) -> None:
+        """Only on failure: never leave this test's processes running."""
+        if self.process is not None and self.process.poll() is None:
+            self.seen |= descendants(self.process.pid)
+            self.process.kill()
+            self.process.wait()
+        for pid in self.seen:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    running = Stack(tmp_path / "data")
+    try:
+        yield running
+    finally:
+        running.kill_leftovers()
+
+
+def wait_for(probe: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+
+
+def mail_to(mail_dir: Path, address: str, ticket_id: str) -> bool:
+    for path in mail_dir.glob("*.eml"):
+        text = path.read_text(errors="replace")
+        if address in text.split("\n\n", 1)[0] and ticket_id in text:
+            return True
+    return False
+
+
+def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
+    stack.start()
+    ticket = {
+        "ticket_id": "STACK-1",
+        "customer": "Demo Customer Ltd",
+        "subject": "Checkout is down",
+        "priority": "P1",
+        "channel": "phone",
+        "requester_email": "ops@customer.example",
+    }
+    opened = httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30)
+    assert opened.status_code == 201, opened.text
+    mail = stack.data_dir / "mail"
+    wait_for(lambda: any(mail.glob("*.eml")), 30, "the first page's mail file")
+    wait_for(lambda: mail_to(mail, LEAD, "STACK-1"), 90, "the escalation mail to the team lead")
+
+    children = descendants(stack.process.pid) if stack.process else set()
+    assert len(children) >= 3, f"expected server, worker and API below slaflow run: {children}"
+    assert stack.interrupt() == 0, stack.log()
+    assert "slaflow stopped" in stack.log()
+    leftovers = [pid for pid in stack.seen if alive(pid)]
+    assert leftovers == [], f"processes left behind: {leftovers}"
+
+    stack.start()
+    state = httpx.get(f"{stack.url}/tickets/STACK-1", timeout=30)
+    assert state.status_code == 200, state.text
+    assert state.json()["highest_tier"] != "agent"
+    again = httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30)
+    assert again.status_code == 200
+    assert stack.interrupt() == 0, stack.log()
+    assert [pid for pid in stack.seen if alive(pid)] == []
