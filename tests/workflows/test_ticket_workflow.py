@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -83,8 +85,25 @@ class Harness:
         return await handle.query("state", result_type=TicketView)
 
 
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+async def save_histories(harness: Harness, test_name: str) -> None:
+    """With SLAFLOW_RECORD_HISTORIES=1, keep each workflow's history for the replay test."""
+    if not os.environ.get("SLAFLOW_RECORD_HISTORIES"):
+        return
+    HISTORIES.mkdir(exist_ok=True)
+    for i, handle in enumerate(harness.started):
+        history = await handle.fetch_history()
+        (HISTORIES / f"ticket-{test_name.removeprefix('test_')}-{i}.json").write_text(
+            history.to_json()
+        )
+
+
 @pytest.fixture
-async def harness(time_env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Harness]:
+async def harness(
+    time_env: WorkflowEnvironment, engine: Engine, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
     sent = RecordedNotifications()
     terms, facts = TermsActivities(engine), FactsActivities(engine)
     task_queue = f"tq-{uuid.uuid4()}"
@@ -97,6 +116,7 @@ async def harness(time_env: WorkflowEnvironment, engine: Engine) -> AsyncIterato
     ):
         harness = Harness(time_env, time_env.client, task_queue, sent, engine)
         yield harness
+        await save_histories(harness, request.node.name)
         # Open tickets left on the shared server would hold its clock once their worker is gone.
         for handle in harness.started:
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:

@@ -1,0 +1,30 @@
+"""Replay every saved workflow history against today's code: a change that would break running
+tickets (non-determinism) fails here, before it ships. Record new histories with
+`SLAFLOW_RECORD_HISTORIES=1 make pytest PYTEST_ARGS=tests/workflows` and commit them; change
+shipped workflow code only behind `workflow.patched`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+
+
+def test_histories_are_committed() -> None:
+    assert len(HISTORIES) >= 8, "tests/histories holds the saved histories of the workflow tests"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_deterministically(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
