@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make run AGREEMENT=demo` runs the agreement whose clocks are seconds, to watch escalation live;
+# without it, SLAFLOW_AGREEMENT_FILE (default agreements/default.yaml) applies.
+AGREEMENT ?=
+
 run: $(STAMP)
-	$(VENV)/bin/slaflow run
+	$(VENV)/bin/slaflow run $(if $(AGREEMENT),--agreement $(AGREEMENT))
 
 test: lint typecheck pytest
 
