@@ -51,7 +51,10 @@ class Objective(_Strict):
 
     first_response: TargetSpec
     resolution: TargetSpec
-    calendar: str = Field(ALWAYS_OPEN, description="Name of the calendar whose hours count.")
+    calendar: str | None = Field(
+        None,
+        description="Calendar whose hours count; unset means the ticket's channel's hours.",
+    )
     consequence: str = Field("", description="What a miss costs, e.g. a service credit.")
 
 
@@ -59,6 +62,9 @@ class Contact(_Strict):
     name: str = Field(min_length=1)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     slack_user_id: str | None = None
+    calendar: str | None = Field(
+        None, description="The person's working hours; unset means always reachable."
+    )
 
 
 class TierPolicy(_Strict):
@@ -69,6 +75,9 @@ class TierPolicy(_Strict):
     paging: Literal["all", "round_robin"] = "all"
     slack_channel: str = Field(min_length=1)
     ack_window: Duration
+    after_hours: Contact | None = Field(
+        None, description="Paged when none of the contacts is within working hours."
+    )
 
     @field_validator("ack_window")
     @classmethod
@@ -122,6 +131,15 @@ class EscalationMatrix(_Strict):
         return None
 
 
+PauseStatus = Literal["waiting_on_customer", "waiting_on_third_party"]
+TargetName = Literal["first_response", "resolution"]
+
+
+def _default_pauses() -> dict[PauseStatus, list[TargetName]]:
+    """Waiting stops the resolution clock; the first response is owed regardless."""
+    return {"waiting_on_customer": ["resolution"], "waiting_on_third_party": ["resolution"]}
+
+
 class SupportChannel(_Strict):
     channel: Channel
     hours: str = Field(ALWAYS_OPEN, description="Calendar of the channel's opening hours.")
@@ -144,6 +162,10 @@ class Agreement(_Strict):
     reopen_window: Duration = Field(
         timedelta(days=7), description="How long a resolved ticket may be reopened before closing."
     )
+    pauses: dict[PauseStatus, list[TargetName]] = Field(
+        default_factory=lambda: _default_pauses(),
+        description="Which targets' clocks stop while a ticket waits in each status.",
+    )
 
     @field_validator("objectives")
     @classmethod
@@ -157,7 +179,7 @@ class Agreement(_Strict):
     def _calendars_exist(self) -> Agreement:
         known = {ALWAYS_OPEN, *self.calendars}
         for priority, objective in self.objectives.items():
-            if objective.calendar not in known:
+            if objective.calendar is not None and objective.calendar not in known:
                 raise ValueError(
                     f"objectives.{priority.value}.calendar: unknown calendar "
                     f"{objective.calendar!r} (known: {', '.join(sorted(known))})"
@@ -165,6 +187,14 @@ class Agreement(_Strict):
         for i, channel in enumerate(self.channels):
             if channel.hours not in known:
                 raise ValueError(f"channels.{i}.hours: unknown calendar {channel.hours!r}")
+        for policy in self.escalation.tiers:
+            people = [*policy.contacts, *([policy.after_hours] if policy.after_hours else [])]
+            for person in people:
+                if person.calendar is not None and person.calendar not in known:
+                    raise ValueError(
+                        f"escalation.{policy.tier.value}: contact {person.name!r} names "
+                        f"unknown calendar {person.calendar!r}"
+                    )
         if ALWAYS_OPEN in self.calendars:
             raise ValueError(f"calendars: {ALWAYS_OPEN!r} is built in and cannot be redefined")
         return self
@@ -172,6 +202,23 @@ class Agreement(_Strict):
     def objective(self, priority: Priority) -> Objective:
         return self.objectives[priority]
 
+    def target_calendar(self, priority: Priority, channel: Channel) -> str:
+        """The calendar a ticket's targets count in: its priority's, else its channel's hours."""
+        named = self.objectives[priority].calendar
+        if named is not None:
+            return named
+        return next((c.hours for c in self.channels if c.channel is channel), ALWAYS_OPEN)
+
     def calendar_names(self) -> set[str]:
-        """Every calendar a ticket under this agreement may count in."""
-        return {o.calendar for o in self.objectives.values()} | {c.hours for c in self.channels}
+        """Every calendar a ticket or a contact under this agreement may count in."""
+        people = [
+            person
+            for policy in self.escalation.tiers
+            for person in [*policy.contacts, *([policy.after_hours] if policy.after_hours else [])]
+        ]
+        return (
+            {ALWAYS_OPEN}
+            | {o.calendar for o in self.objectives.values() if o.calendar}
+            | {c.hours for c in self.channels}
+            | {p.calendar for p in people if p.calendar}
+        )

@@ -6,17 +6,42 @@ import zlib
 from datetime import datetime
 
 from slaflow.agreement import Contact, EscalationMatrix, TierPolicy
+from slaflow.business_time import next_working_instant
+from slaflow.calendars import ResolvedCalendar
 from slaflow.tickets import Page
 from slaflow.tiers import TIER_ORDER, Tier
 
 
-def contacts_to_page(policy: TierPolicy, ticket_id: str, repeat: int) -> list[Contact]:
-    """Everyone, or one contact in turn: tickets spread over the tier by a stable hash of their
-    id (crc32, not Python's salted hash, so replay agrees), and each re-page moves one on."""
+def is_working(person: Contact, at: datetime, calendars: dict[str, ResolvedCalendar]) -> bool:
+    """Whether a person is within their working hours; no calendar means always reachable."""
+    if person.calendar is None:
+        return True
+    return next_working_instant(calendars[person.calendar], at) == at
+
+
+def contacts_to_page(
+    policy: TierPolicy,
+    ticket_id: str,
+    repeat: int,
+    at: datetime | None = None,
+    calendars: dict[str, ResolvedCalendar] | None = None,
+) -> list[Contact]:
+    """Who a page goes to: only contacts within their working hours (never someone asleep
+    while a colleague is on shift); if nobody is, the tier's after-hours contact, else
+    everyone rather than no one. Then everyone, or one in turn: tickets spread over the tier
+    by a stable hash of their id (crc32, not Python's salted hash, so replay agrees), and
+    each re-page moves one on."""
+    candidates = list(policy.contacts)
+    if at is not None and calendars is not None:
+        working = [c for c in candidates if is_working(c, at, calendars)]
+        if working:
+            candidates = working
+        elif policy.after_hours is not None:
+            return [policy.after_hours]
     if policy.paging == "all":
-        return list(policy.contacts)
+        return candidates
     start = zlib.crc32(ticket_id.encode())
-    return [policy.contacts[(start + repeat) % len(policy.contacts)]]
+    return [candidates[(start + repeat) % len(candidates)]]
 
 
 def page_lapses_at(matrix: EscalationMatrix, page: Page) -> datetime | None:

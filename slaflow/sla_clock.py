@@ -8,10 +8,17 @@ plus the wanted amount plus the paused business time. An open pause has no futur
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import islice
 
-from slaflow.business_time import add_business_time, business_time_between
+from slaflow.business_time import (
+    add_business_time,
+    business_time_between,
+    to_local,
+    working_spans,
+)
 from slaflow.calendars import ResolvedCalendar
-from slaflow.tickets import TargetClock, TargetView
+from slaflow.durations import format_duration
+from slaflow.tickets import PauseExplanation, TargetClock, TargetExplanation, TargetView
 
 
 def paused_time(cal: ResolvedCalendar, target: TargetClock) -> timedelta:
@@ -50,6 +57,14 @@ def used_time(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> time
     return business_time_between(cal, target.started_at, end) - paused_time(cal, target)
 
 
+def paused_so_far(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> timedelta:
+    """Paused business time including a pause still running."""
+    total = paused_time(cal, target)
+    if target.paused and target.met_at is None:
+        total += business_time_between(cal, target.pauses[-1].start, now)
+    return total
+
+
 def target_status(target: TargetClock) -> str:
     if target.met_at is not None:
         return "met_late" if target.breached_at is not None else "met"
@@ -62,14 +77,65 @@ def view_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> Ta
     """A target as a person reads it: deadline, time left, state."""
     open_target = target.met_at is None
     deadline = deadline_of(cal, target) if open_target else None
-    remaining = (target.within - used_time(cal, target, now)) if open_target else None
+    used = used_time(cal, target, now)
+    remaining = (target.within - used) if open_target else None
     return TargetView(
         kind=target.kind,
         within_seconds=target.within.total_seconds(),
         calendar=target.calendar,
         deadline=deadline,
+        deadline_local=to_local(cal, deadline) if deadline else None,
         remaining_seconds=remaining.total_seconds() if remaining is not None else None,
+        elapsed_seconds=used.total_seconds(),
+        paused_seconds=paused_so_far(cal, target, now).total_seconds(),
         status=target_status(target),
         met_at=target.met_at,
         breached_at=target.breached_at,
+    )
+
+
+MAX_EXPLAINED_SPANS = 60
+
+
+def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> TargetExplanation:
+    """The arithmetic behind a deadline, for people: which hours counted, which were paused."""
+    deadline = deadline_of(cal, target)
+    end = target.met_at or deadline or now
+    spans = [
+        (to_local(cal, a), to_local(cal, b))
+        for a, b in islice(working_spans(cal, target.started_at, end), MAX_EXPLAINED_SPANS)
+    ]
+    pauses = [
+        PauseExplanation(
+            start=p.start,
+            end=p.end,
+            reason=p.reason,
+            business_seconds=business_time_between(cal, p.start, p.end or now).total_seconds(),
+        )
+        for p in target.pauses
+    ]
+    paused = paused_so_far(cal, target, now)
+    if deadline is None:
+        outcome = "no deadline while paused"
+    else:
+        outcome = f"deadline {to_local(cal, deadline).isoformat()} ({deadline.isoformat()})"
+    summary = (
+        f"{format_duration(target.within)} of {cal.name} time from "
+        f"{to_local(cal, target.started_at).isoformat()}"
+        + (f" plus {format_duration(paused)} paused" if paused else "")
+        + f": {outcome}"
+        + (f"; met at {target.met_at.isoformat()}" if target.met_at else "")
+    )
+    return TargetExplanation(
+        kind=target.kind,
+        calendar=cal.name,
+        calendar_rule=cal.describe(),
+        started_at=target.started_at,
+        within_seconds=target.within.total_seconds(),
+        pauses=pauses,
+        paused_seconds=paused.total_seconds(),
+        deadline=deadline,
+        deadline_local=to_local(cal, deadline) if deadline else None,
+        counted_spans=spans,
+        summary=summary,
     )

@@ -27,14 +27,17 @@ from slaflow.tickets import (
     Notice,
     NoticeKind,
     Page,
+    Pause,
     PauseSpan,
     PinnedTerms,
     Reopen,
     Resolve,
     Respond,
+    Resume,
     TargetClock,
     TargetKind,
     TicketEvent,
+    TicketExplanation,
     TicketFacts,
     TicketInput,
     TicketRuntime,
@@ -95,10 +98,9 @@ def open_ticket(
 ) -> tuple[TicketRuntime, list[Notice]]:
     """A new ticket under pinned terms, paged to the agent tier."""
     objective = terms.agreement.objective(ticket.priority)
+    calendar = terms.agreement.target_calendar(ticket.priority, ticket.channel)
     targets = [
-        TargetClock(
-            kind=kind, within=spec.within, calendar=objective.calendar, started_at=opened_at
-        )
+        TargetClock(kind=kind, within=spec.within, calendar=calendar, started_at=opened_at)
         for kind, spec in (
             (TargetKind.FIRST_RESPONSE, objective.first_response),
             (TargetKind.RESOLUTION, objective.resolution),
@@ -108,7 +110,7 @@ def open_ticket(
     page = Page(
         tier=Tier.AGENT,
         paged_at=now,
-        contacts=ladder.contacts_to_page(agents, ticket.ticket_id, 0),
+        contacts=ladder.contacts_to_page(agents, ticket.ticket_id, 0, now, terms.calendars),
     )
     rt = TicketRuntime(
         ticket=ticket,
@@ -135,6 +137,11 @@ def open_ticket(
         reason=f"paged {_names(page.contacts)}",
     )
     return rt, [notice]
+
+
+def _who(rt: TicketRuntime, tier: Tier, repeat: int, now: datetime) -> list[Contact]:
+    policy = _matrix(rt).policy(tier)
+    return ladder.contacts_to_page(policy, rt.ticket.ticket_id, repeat, now, rt.terms.calendars)
 
 
 def _names(contacts: list[Contact]) -> str:
@@ -175,6 +182,8 @@ def upcoming(rt: TicketRuntime) -> list[Due]:
     dues: list[Due] = []
     for target in rt.targets:
         dues += _target_dues(rt, target)
+    if rt.status.waiting:
+        return sorted(dues, key=lambda d: (d.at, d.kind))  # the ladder waits with the ticket
     lapse = ladder.page_lapses_at(_matrix(rt), rt.page)
     if lapse is not None:
         dues.append(Due(lapse, DueKind.PAGE_LAPSE))
@@ -265,11 +274,7 @@ def _warn(
         f"{format_duration(left)} left, due {_fmt(deadline) if deadline else 'when resumed'}"
     )
     _record(rt, now, EventKind.WARNING, reason, tier=warning.notify)
-    recipients = (
-        rt.page.contacts
-        if warning.notify is rt.tier
-        else ladder.contacts_to_page(_matrix(rt).policy(warning.notify), rt.ticket.ticket_id, 0)
-    )
+    recipients = rt.page.contacts if warning.notify is rt.tier else _who(rt, warning.notify, 0, now)
     return [
         Notice(
             kind=NoticeKind.WARNING,
@@ -290,11 +295,8 @@ def _warning_percents(rt: TicketRuntime, kind: TargetKind) -> list[int]:
 def _escalate(
     rt: TicketRuntime, tier: Tier, reason: str, now: datetime, *, actor: str = SYSTEM_ACTOR
 ) -> Notice:
-    policy = _matrix(rt).policy(tier)
     previous = rt.tier
-    rt.page = Page(
-        tier=tier, paged_at=now, contacts=ladder.contacts_to_page(policy, rt.ticket.ticket_id, 0)
-    )
+    rt.page = Page(tier=tier, paged_at=now, contacts=_who(rt, tier, 0, now))
     if rt.status is TicketStatus.ACKNOWLEDGED:
         rt.status = TicketStatus.OPEN  # the new tier has to acknowledge again
     if tier.rank > rt.highest_tier.rank:
@@ -327,12 +329,11 @@ def _page_lapsed(rt: TicketRuntime, now: datetime) -> list[Notice]:
         assert above is not None
         return [_escalate(rt, above, reason, now)]
     repeat = page.repeat + 1
-    policy = matrix.policy(Tier.MANAGEMENT)
     rt.page = page.model_copy(
         update={
             "paged_at": now,
             "repeat": repeat,
-            "contacts": ladder.contacts_to_page(policy, rt.ticket.ticket_id, repeat),
+            "contacts": _who(rt, Tier.MANAGEMENT, repeat, now),
         }
     )
     reason = f"still unacknowledged: page {repeat} of {matrix.repeat_limit} repeats"
@@ -394,6 +395,10 @@ def refusal(rt: TicketRuntime, name: str, command: Command) -> str | None:
         met = rt.target(TargetKind.FIRST_RESPONSE).met_at
         if met is not None:
             return f"the first response was already recorded at {_fmt(met)}"
+    if isinstance(command, Pause) and rt.status.waiting:
+        return f"ticket is already {rt.status.value.replace('_', ' ')}; resume it first"
+    if name == "resume" and not rt.status.waiting:
+        return "ticket is not waiting on anyone"
     if name == "escalate" and next_tier(rt.tier) is None:
         return f"ticket is already at {rt.tier.label}, the top of the ladder"
     if isinstance(command, ChangePriority) and command.priority is rt.priority:
@@ -424,6 +429,7 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
             _meet(target, now)
         rt.status = TicketStatus.RESOLVED
         rt.resolved_at = now
+        rt.waiting_since = None
         _record(rt, now, EventKind.RESOLVED, command.note, actor=actor)
         return [_update(rt, f"Resolved by {actor}", command.note)]
     if isinstance(command, Reopen):
@@ -444,10 +450,46 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
         above = next_tier(rt.tier)
         assert above is not None
         return [_escalate(rt, above, f"manual: {command.reason}", now, actor=actor)]
+    if isinstance(command, Pause):
+        return [_pause(rt, command, now)]
+    if isinstance(command, Resume):
+        return [_resume(rt, command, now)]
     if isinstance(command, AddComment):
         _record(rt, now, EventKind.COMMENTED, command.text, actor=actor)
         return []
     raise ValueError(f"unknown command {name!r}")
+
+
+def _pause(rt: TicketRuntime, command: Pause, now: datetime) -> Notice:
+    """Stop the clocks the agreement's pause rules name for this status."""
+    stopped = rt.terms.agreement.pauses.get(command.status, [])
+    for target in rt.targets:
+        if target.kind.value in stopped and target.met_at is None:
+            target.pauses.append(PauseSpan(start=now, reason=command.status))
+    rt.status = TicketStatus(command.status)
+    rt.waiting_since = now
+    label = command.status.replace("_", " ")
+    detail = f"{label}; stopped: {', '.join(stopped) or 'no clock'}"
+    if command.note:
+        detail += f" ({command.note})"
+    _record(rt, now, EventKind.PAUSED, detail, actor=command.actor)
+    return _update(rt, f"{label.capitalize()} (set by {command.actor})", command.note)
+
+
+def _resume(rt: TicketRuntime, command: Resume, now: datetime) -> Notice:
+    """Restart the clocks; the ack window and reminders do not count the waiting time."""
+    for target in rt.targets:
+        if target.paused:
+            target.pauses[-1].end = now
+    waited = now - (rt.waiting_since or now)
+    if rt.page.acknowledged_at is None:
+        rt.page.paged_at += waited
+    else:
+        rt.page.last_reminder_at = now
+    rt.waiting_since = None
+    rt.status = TicketStatus.ACKNOWLEDGED if rt.page.acknowledged_at else TicketStatus.OPEN
+    _record(rt, now, EventKind.RESUMED, command.note, actor=command.actor)
+    return _update(rt, f"Resumed by {command.actor}", command.note)
 
 
 def _meet(target: TargetClock, now: datetime) -> None:
@@ -469,7 +511,9 @@ def _change_priority(rt: TicketRuntime, command: ChangePriority, now: datetime) 
                 else objective.resolution
             )
             target.within = spec.within
-            target.calendar = objective.calendar
+            target.calendar = rt.terms.agreement.target_calendar(
+                command.priority, rt.ticket.channel
+            )
     rt.priority = command.priority
     detail = f"{old} -> {command.priority}" + (f": {command.reason}" if command.reason else "")
     _record(rt, now, EventKind.PRIORITY_CHANGED, detail, actor=command.actor)
@@ -558,4 +602,16 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         escalations=sum(1 for e in rt.events if e.kind is EventKind.ESCALATED),
         reopen_count=rt.reopen_count,
         status=rt.status,
+    )
+
+
+def explain(rt: TicketRuntime, now: datetime) -> TicketExplanation:
+    """Every deadline of the ticket with the arithmetic that produced it."""
+    return TicketExplanation(
+        ticket_id=rt.ticket.ticket_id,
+        priority=rt.priority.value,
+        channel=rt.ticket.channel.value,
+        agreement_version=rt.terms.agreement_version,
+        targets=[sla_clock.explain_target(_calendar(rt, t), t, now) for t in rt.targets],
+        as_of=now,
     )

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from slaflow.agreement import Agreement, Contact
+from slaflow.agreement import Agreement, Contact, PauseStatus
 from slaflow.calendars import ResolvedCalendar
 from slaflow.tiers import Channel, Priority, Tier
 
@@ -40,8 +40,15 @@ class TicketInput(BaseModel):
 class TicketStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    WAITING_ON_THIRD_PARTY = "waiting_on_third_party"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+    @property
+    def waiting(self) -> bool:
+        """A pause status: the agreement says which clocks stop in it."""
+        return self in (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.WAITING_ON_THIRD_PARTY)
 
 
 class TargetKind(StrEnum):
@@ -104,6 +111,8 @@ class EventKind(StrEnum):
     RESPONDED = "responded"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    PAUSED = "paused"
+    RESUMED = "resumed"
     PRIORITY_CHANGED = "priority_changed"
     COMMENTED = "commented"
     NOTIFIED = "notified"
@@ -149,6 +158,7 @@ class TicketRuntime(BaseModel):
     resolved_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
     reopen_count: int = 0
+    waiting_since: AwareDatetime | None = None
     events: list[TicketEvent] = Field(default_factory=list)
     notice_seq: int = Field(0, description="Counter behind each notification's idempotency key.")
     slack_threads: dict[Tier, SlackThread] = Field(default_factory=dict)
@@ -229,6 +239,17 @@ class Escalate(Command):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class Pause(Command):
+    """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
+
+    status: PauseStatus = "waiting_on_customer"
+    note: str = Field("", max_length=2000)
+
+
+class Resume(Command):
+    note: str = Field("", max_length=2000)
+
+
 class AddComment(Command):
     text: str = Field(min_length=1, max_length=20000)
 
@@ -245,10 +266,51 @@ class TargetView(BaseModel):
     within_seconds: float
     calendar: str
     deadline: datetime | None = Field(None, description="UTC; None while paused or met.")
-    remaining_seconds: float | None = None
+    deadline_local: datetime | None = Field(
+        None, description="The deadline in the calendar's zone."
+    )
+    remaining_seconds: float | None = Field(
+        None, description="Business time left (negative: late)."
+    )
+    elapsed_seconds: float = Field(0, description="Business time counted so far.")
+    paused_seconds: float = Field(0, description="Business time the clock stood still.")
     status: str = Field(description="running, paused, met, breached or met_late")
     met_at: datetime | None = None
     breached_at: datetime | None = None
+
+
+class PauseExplanation(BaseModel):
+    start: datetime
+    end: datetime | None
+    reason: str
+    business_seconds: float
+
+
+class TargetExplanation(BaseModel):
+    """How one deadline came about: the calendar, the hours counted and the pauses."""
+
+    kind: TargetKind
+    calendar: str
+    calendar_rule: str
+    started_at: datetime
+    within_seconds: float
+    pauses: list[PauseExplanation]
+    paused_seconds: float
+    deadline: datetime | None
+    deadline_local: datetime | None
+    counted_spans: list[tuple[datetime, datetime]] = Field(
+        description="Working spans (local time) from the opening to the deadline or now."
+    )
+    summary: str
+
+
+class TicketExplanation(BaseModel):
+    ticket_id: str
+    priority: str
+    channel: str
+    agreement_version: int
+    targets: list[TargetExplanation]
+    as_of: datetime
 
 
 class TicketView(BaseModel):
@@ -316,8 +378,11 @@ COMMANDS: dict[str, type[Command]] = {
     "change_priority": ChangePriority,
     "escalate": Escalate,
     "comment": AddComment,
+    "pause": Pause,
+    "resume": Resume,
 }
 """Each command's name (the workflow update's name and the API path segment) and argument model."""
 
 STATE_QUERY = "state"
+EXPLAIN_QUERY = "explain"
 SNAPSHOT_UPDATE = "snapshot"

@@ -32,9 +32,11 @@ from slaflow.tickets import (
     ChangePriority,
     Command,
     Escalate,
+    Pause,
     Reopen,
     Resolve,
     Respond,
+    Resume,
     TicketInput,
     TicketStatus,
     TicketView,
@@ -412,6 +414,59 @@ def ticket_comment(
     _command(ticket_id, lambda: AddComment(actor=actor, text=text), as_json)
 
 
+@ticket_app.command("pause")
+def ticket_pause(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    status: Annotated[
+        str, typer.Option(help="waiting_on_customer or waiting_on_third_party")
+    ] = "waiting_on_customer",
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
+    _command(
+        ticket_id,
+        lambda: Pause.model_validate({"actor": actor, "status": status, "note": note}),
+        as_json,
+    )
+
+
+@ticket_app.command("resume")
+def ticket_resume(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop waiting: the stopped clocks run again, their deadlines moved by the wait."""
+    _command(ticket_id, lambda: Resume(actor=actor, note=note), as_json)
+
+
+@ticket_app.command("explain")
+def ticket_explain(ticket_id: TicketIdArg, as_json: JsonFlag = False) -> None:
+    """How each deadline was computed: calendar, working spans counted, pauses."""
+    explained = with_temporal(lambda c: service.explain_ticket(c, ticket_id))
+    if as_json:
+        typer.echo(explained.model_dump_json(indent=2))
+        return
+    typer.echo(
+        f"Ticket {explained.ticket_id}: {explained.priority} via {explained.channel}, "
+        f"agreement version {explained.agreement_version}"
+    )
+    for target in explained.targets:
+        typer.echo(f"\n{target.kind.value}: {target.summary}")
+        typer.echo(f"  calendar  {target.calendar_rule}")
+        for pause in target.pauses:
+            until = pause.end.isoformat() if pause.end else "now"
+            typer.echo(
+                f"  paused    {pause.start.isoformat()} - {until} ({pause.reason}, "
+                f"{_seconds(pause.business_seconds)} of working time)"
+            )
+        for start, end in target.counted_spans:
+            typer.echo(f"  counted   {start.isoformat()} - {end.isoformat()}")
+
+
 # ----- mail, database, agreement --------------------------------------------------------------
 
 
@@ -489,7 +544,7 @@ def _summary(agreement: Agreement) -> str:
             p.value,
             format_duration(o.first_response.within),
             format_duration(o.resolution.within),
-            o.calendar,
+            o.calendar or "channel hours",
         ]
         for p, o in sorted(agreement.objectives.items())
     ]

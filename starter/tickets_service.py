@@ -31,10 +31,12 @@ from slaflow import search_attributes as attrs
 from slaflow.settings import Settings
 from slaflow.tickets import (
     COMMANDS,
+    EXPLAIN_QUERY,
     SNAPSHOT_UPDATE,
     STATE_QUERY,
     Command,
     Snapshot,
+    TicketExplanation,
     TicketInput,
     TicketStatus,
     TicketView,
@@ -264,6 +266,15 @@ async def _current_view(handle: WorkflowHandle[object, object]) -> TicketView:
 
 async def get_ticket(client: Client, ticket_id: str) -> TicketView:
     return await _answered(ticket_id, _query_state(_handle(client, ticket_id)))
+
+
+async def explain_ticket(client: Client, ticket_id: str) -> TicketExplanation:
+    """Each deadline with the calendar, working spans and pauses behind it."""
+    handle = _handle(client, ticket_id)
+    return await _answered(
+        ticket_id,
+        handle.query(EXPLAIN_QUERY, datetime.now(UTC), result_type=TicketExplanation),
+    )
 
 
 async def run_command(client: Client, ticket_id: str, command: Command) -> TicketView:

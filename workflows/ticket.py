@@ -37,12 +37,15 @@ with workflow.unsafe.imports_passed_through():
         Command,
         Escalate,
         Notice,
+        Pause,
         PinnedTerms,
         Reopen,
         Resolve,
         Respond,
+        Resume,
         SlackThread,
         Snapshot,
+        TicketExplanation,
         TicketInput,
         TicketOutcome,
         TicketRuntime,
@@ -327,6 +330,22 @@ class TicketWorkflow:
     def _check_comment(self, command: AddComment) -> None:
         self._refuse("comment", command)
 
+    @workflow.update(name="pause")
+    async def pause(self, command: Pause) -> TicketView:
+        return await self._command("pause", command)
+
+    @pause.validator
+    def _check_pause(self, command: Pause) -> None:
+        self._refuse("pause", command)
+
+    @workflow.update(name="resume")
+    async def resume(self, command: Resume) -> TicketView:
+        return await self._command("resume", command)
+
+    @resume.validator
+    def _check_resume(self, command: Resume) -> None:
+        self._refuse("resume", command)
+
     @workflow.update(name="snapshot")
     async def snapshot(self, _: Snapshot) -> TicketView:
         """Answers once the ticket has pinned its terms: intake returns this to the caller."""
@@ -338,6 +357,11 @@ class TicketWorkflow:
         """Live state. Callers pass their current time, since between workflow tasks
         `workflow.now()` stands still and time left on each clock would look frozen."""
         return machine.view(self._state(), at or workflow.now())
+
+    @workflow.query(name="explain")
+    def explain(self, at: datetime | None = None) -> TicketExplanation:
+        """Each deadline with the calendar, working spans and pauses that produced it."""
+        return machine.explain(self._state(), at or workflow.now())
 
 
 def _cause(err: ActivityError) -> str:

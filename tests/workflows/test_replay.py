@@ -22,9 +22,13 @@ def test_histories_are_committed() -> None:
     assert len(HISTORIES) >= 8, "tests/histories holds the saved histories of the workflow tests"
 
 
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    history = load(path)
     replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.agreement_store import EPOCH, add_version
 from activities.facts import FactsActivities
 from activities.tables import TicketFactRow
 from activities.terms import TermsActivities
@@ -32,17 +33,20 @@ from slaflow.tickets import (
     ChangePriority,
     Escalate,
     EventKind,
+    Pause,
     Reopen,
     Resolve,
     Respond,
+    Resume,
     Snapshot,
+    TicketExplanation,
     TicketOutcome,
     TicketStatus,
     TicketView,
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier
-from tests.factories import make_ticket
+from tests.factories import agreement_doc, make_agreement, make_ticket
 from tests.workflows.notifications import RecordedNotifications
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
@@ -268,3 +272,54 @@ async def test_continue_as_new_keeps_the_ticket(harness: Harness) -> None:
         "state", result_type=TicketView
     )
     assert after.targets[1].status == "breached" and after.tier is Tier.TEAM_LEAD
+
+
+async def test_waiting_on_customer_holds_warnings_and_breaches_until_resumed(
+    harness: Harness,
+) -> None:
+    handle = await harness.open()
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    await harness.update(handle, "respond", Respond(actor="agent1"))
+    await harness.env.sleep(40 * M)  # resolution: 60m, warning at 75 % = 45m
+    await harness.update(handle, "pause", Pause(actor="agent1", note="need logs"))
+    await harness.env.sleep(120 * M)
+    waiting = await harness.state(handle)
+    assert waiting.status is TicketStatus.WAITING_ON_CUSTOMER
+    assert waiting.targets[1].status == "paused" and not waiting.breached
+    assert EventKind.WARNING not in [e.kind for e in waiting.events]
+    assert EventKind.REMINDED not in [e.kind for e in waiting.events[-3:]]
+    resumed = await harness.update(handle, "resume", Resume(actor="customer"))
+    deadline = resumed.targets[1].deadline
+    assert deadline is not None  # 60m + 120m waited (give or take the updates' milliseconds)
+    assert abs(deadline - (resumed.opened_at + 180 * M)) < timedelta(seconds=1)
+    await harness.env.sleep(10 * M)
+    state = await harness.state(handle)
+    assert [e.kind for e in state.events].count(EventKind.WARNING) == 1 and not state.breached
+
+
+async def test_business_hours_ticket_pins_its_calendar_and_explains_its_deadline(
+    harness: Harness,
+) -> None:
+    doc = agreement_doc(
+        calendars={
+            "office": {
+                "time_zone": "Europe/Berlin",
+                "weekly_hours": {"monday": ["09:00-17:00"], "friday": ["09:00-17:00"]},
+            }
+        }
+    )
+    doc["objectives"]["P3"]["calendar"] = "office"
+    add_version(harness.engine, make_agreement(**doc), effective_from=EPOCH, source="test")
+    friday = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # 16:00 in Berlin
+    ticket = make_ticket(f"T-bh-{uuid.uuid4().hex[:6]}", "P3", opened_at=friday)
+    handle = await harness.start(TicketWorkflowInput(ticket=ticket))
+    view = await harness.update(handle, "snapshot", Snapshot())
+    assert view.agreement_version == 2
+    # 40m of office time: 16:00-16:40 on Friday... (opened earlier than the test server's
+    # clock, so the breach is history by now; the deadline is still Friday 16:40 Berlin)
+    assert view.targets[0].deadline == datetime(2026, 3, 6, 15, 40, tzinfo=UTC)
+    # 240m: Fri 16-17 (1h) + Mon 9-12 (3h) -> Monday 12:00 Berlin
+    assert view.targets[1].deadline == datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
+    explained = await handle.query("explain", result_type=TicketExplanation)
+    assert explained.targets[1].calendar == "office"
+    assert "2026-03-09T12:00:00+01:00" in explained.targets[1].summary

@@ -12,7 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import HTTPException
 
-from slaflow.tickets import COMMANDS, TICKET_ID_PATTERN, Command, TicketInput, TicketView
+from slaflow.tickets import (
+    COMMANDS,
+    TICKET_ID_PATTERN,
+    Command,
+    TicketExplanation,
+    TicketInput,
+    TicketView,
+)
 from starter import tickets_service as service
 from starter.api.deps import SettingsDep, TemporalDep
 from starter.api.errors import responses
@@ -69,6 +76,18 @@ async def list_tickets(
 )
 async def get_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketView:
     return await service.get_ticket(await temporal.client(), ticket_id)
+
+
+@router.get(
+    "/{ticket_id}/explain",
+    response_model=TicketExplanation,
+    summary="How each deadline was computed",
+    responses=responses(404, 422, 503, 504),
+)
+async def explain_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketExplanation:
+    """Each target's calendar, the working spans counted, the pauses, and the deadline in the
+    calendar's zone and in UTC: every escalation is traceable to this arithmetic."""
+    return await service.explain_ticket(await temporal.client(), ticket_id)
 
 
 def _add_command_route(name: str, model: type[Command]) -> None:
