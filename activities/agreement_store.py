@@ -21,20 +21,22 @@ class NoAgreementError(LookupError):
     """No version is in force at the time asked about."""
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone columns; they were written as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def seed_agreement(engine: Engine, path: Path) -> AgreementVersionRow:
-    """Version 1 from the agreement file on first start; later starts leave the store alone."""
+    """Version 1 from the agreement file on first start; later starts leave the store alone.
+
+    Processes starting together (worker, API) may all find the store empty: each inserts
+    number 1 explicitly, so exactly one succeeds and the others read its row. (Numbering it
+    "next" would let a later starter add the file again as version 2.)
+    """
     with Session(engine) as session:
-        existing = session.exec(select(AgreementVersionRow).limit(1)).first()
+        existing = session.exec(
+            select(AgreementVersionRow).order_by(col(AgreementVersionRow.number)).limit(1)
+        ).first()
         if existing is not None:
             return existing
+    agreement = load_agreement(path)
     try:
-        agreement = load_agreement(path)
-        return add_version(engine, agreement, effective_from=EPOCH, source=f"file:{path}")
+        return _insert_version(engine, 1, agreement, effective_from=EPOCH, source=f"file:{path}")
     except IntegrityError:  # another process seeded it first
         return version(engine, 1)
 
@@ -53,8 +55,30 @@ def add_version(
         latest = session.exec(
             select(AgreementVersionRow.number).order_by(col(AgreementVersionRow.number).desc())
         ).first()
+    return _insert_version(
+        engine,
+        (latest or 0) + 1,
+        agreement,
+        effective_from=effective_from,
+        source=source,
+        signatures=signatures,
+        diff=diff,
+    )
+
+
+def _insert_version(
+    engine: Engine,
+    number: int,
+    agreement: Agreement,
+    *,
+    effective_from: datetime,
+    source: str,
+    signatures: list[dict[str, Any]] | None = None,
+    diff: list[dict[str, Any]] | None = None,
+) -> AgreementVersionRow:
+    with Session(engine) as session:
         row = AgreementVersionRow(
-            number=(latest or 0) + 1,
+            number=number,
             effective_from=effective_from,
             created_at=datetime.now(UTC),
             source=source,
@@ -77,13 +101,15 @@ def version(engine: Engine, number: int) -> AgreementVersionRow:
 
 
 def version_in_force(engine: Engine, at: datetime) -> AgreementVersionRow:
-    """The newest version whose effective time is not after `at`."""
+    """The newest version whose effective time is not after `at` (an aware datetime).
+
+    Rows come back as aware UTC datetimes on every backend (`tables.UTCDateTime`)."""
     with Session(engine) as session:
         rows = session.exec(
             select(AgreementVersionRow).order_by(col(AgreementVersionRow.number).desc())
         ).all()
     for row in rows:
-        if _aware(row.effective_from) <= at:
+        if row.effective_from <= at:
             return row
     raise NoAgreementError(f"no agreement version is in force at {at.isoformat()}")
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, Table
 from temporalio import activity
 
+from activities.db import upsert_insert
 from activities.tables import TicketFactRow
 from slaflow.tickets import TicketFacts
 from workflows.activity_calls import RECORD_TICKET_FACTS, FactsRecorded
 
 
 def upsert_facts(engine: Engine, facts: TicketFacts) -> None:
+    """Insert the ticket's row or overwrite it, atomically: a retried activity may race its
+    earlier attempt, and a check-then-insert would fail one of them on the primary key."""
     values = facts.model_dump()
     values.update(
         priority=facts.priority.value,
@@ -22,15 +24,14 @@ def upsert_facts(engine: Engine, facts: TicketFacts) -> None:
         status=facts.status.value,
         updated_at=datetime.now(UTC),
     )
-    with Session(engine) as session:
-        row = session.get(TicketFactRow, facts.ticket_id)
-        if row is None:
-            session.add(TicketFactRow(**values))
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
-            session.add(row)
-        session.commit()
+    table: Table = TicketFactRow.__table__  # type: ignore[attr-defined]
+    insert = upsert_insert(engine, table).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.ticket_id],
+        set_={name: insert.excluded[name] for name in values if name != "ticket_id"},
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
 
 
 class FactsActivities:

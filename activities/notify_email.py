@@ -16,18 +16,18 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import jinja2
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, Table
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.db import upsert_insert
 from activities.tables import NotificationRow
 from slaflow.durations import format_duration
 from slaflow.notifications import EmailNotification, EmailReceipt
@@ -69,20 +69,25 @@ def load_receipt(engine: Engine, key: str) -> dict[str, Any] | None:
 def store_receipt(
     engine: Engine, key: str, channel: str, ticket_id: str, receipt: dict[str, Any]
 ) -> None:
-    """Record a delivery; a concurrent attempt that recorded it first wins (its row is as good)."""
-    row = NotificationRow(
-        idempotency_key=key,
-        channel=channel,
-        ticket_id=ticket_id,
-        sent_at=datetime.now(UTC),
-        receipt=receipt,
+    """Record a delivery; a concurrent attempt that recorded it first wins (its row is as good).
+
+    ON CONFLICT DO NOTHING rather than catching the IntegrityError: no failed statement, so no
+    aborted transaction and no error in the PostgreSQL log for an expected duplicate.
+    """
+    table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+    statement = (
+        upsert_insert(engine, table)
+        .values(
+            idempotency_key=key,
+            channel=channel,
+            ticket_id=ticket_id,
+            sent_at=datetime.now(UTC),
+            receipt=receipt,
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
     )
-    with Session(engine) as session:
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
+    with engine.begin() as connection:
+        connection.execute(statement)
 
 
 # ----- rendering (shared with the Slack activity) -----------------------------------------------
@@ -168,6 +173,7 @@ def render_email(settings: Settings, request: EmailNotification) -> EmailMessage
     message["Subject"] = " ".join(subject.split())  # one line, whatever the ticket's subject held
     message["From"] = settings.mail_from
     message["To"] = ", ".join(request.to)
+    message["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 requires it
     message["Message-ID"] = message_id_for(request.idempotency_key, settings.mail_from)
     message["In-Reply-To"] = request.thread_root_id
     message["References"] = request.thread_root_id

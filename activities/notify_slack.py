@@ -22,9 +22,10 @@ from temporalio.exceptions import ApplicationError
 from activities.notify_email import describe_targets, load_receipt, store_receipt, ticket_link
 from slaflow.notifications import SlackNotification, SlackReceipt
 from slaflow.settings import Settings
+from slaflow.tickets import TicketStatus
 from slaflow.tiers import Priority
 
-__all__ = ["PERMANENT_ERRORS", "SlackActivities", "render_slack"]
+__all__ = ["BUTTONS", "PERMANENT_ERRORS", "SlackActivities", "action_buttons", "render_slack"]
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -59,10 +60,41 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_FINISHED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+ACTIONS_BLOCK_ID = "slaflow_ticket_actions"
+BUTTONS: tuple[tuple[str, str, str | None], ...] = (
+    ("acknowledge", "Acknowledge", "primary"),
+    ("assign", "Take ownership", None),
+    ("escalate", "Escalate", "danger"),
+    ("resolve", "Resolve", None),
+)
+"""Each button's `action_id` (the command the Slack interaction runs), label and style."""
+
+
+def action_buttons(ticket_id: str) -> dict[str, Any]:
+    """The `actions` block whose buttons run commands through `POST /slack/interactions`; each
+    button's `value` is the ticket id."""
+    elements = []
+    for action_id, label, style in BUTTONS:
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label, "emoji": True},
+            "value": ticket_id,
+        }
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
+
+
 def render_slack(
     settings: Settings, request: SlackNotification
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The `text` fallback (what notifications and screen readers show) and Block Kit blocks."""
+    """The `text` fallback (what notifications and screen readers show) and Block Kit blocks:
+    header, headline, fields, targets, the command buttons (while the ticket is open) and a
+    context line."""
     ticket, notice = request.ticket, request.notice
     mentions = " ".join(f"<@{c.slack_user_id}>" for c in notice.recipients if c.slack_user_id)
     link = ticket_link(settings, ticket.ticket_id)
@@ -113,6 +145,8 @@ def render_slack(
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(target_lines)}}
         )
+    if ticket.status not in _FINISHED:
+        blocks.append(action_buttons(ticket.ticket_id))
     blocks.append(
         {
             "type": "context",

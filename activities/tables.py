@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Dialect, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` as an aware UTC datetime; a naive value is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp with time zone that Python always sees as an aware UTC datetime.
+
+    The backends disagree otherwise: PostgreSQL answers in the session's time zone (whatever
+    the server or role is configured with), and SQLite keeps no offset at all, storing the wall
+    time it is given and answering naive values. So values are converted to UTC on the way in
+    (which also makes SQLite's text comparisons in WHERE and ORDER BY correct) and come back
+    as UTC on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
 def _utc_column(**kwargs: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kwargs))
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
 class AgreementVersionRow(SQLModel, table=True):

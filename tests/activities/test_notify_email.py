@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -73,6 +75,9 @@ async def test_multipart_message_with_thread_headers_arrives(
     assert message["In-Reply-To"] == message["References"] == mail_thread_root(ticket.workflow_id)
     assert message["From"] == settings.mail_from
     assert message["To"] == "lead@example.com"
+    sent_at = parsedate_to_datetime(message["Date"])  # RFC 5322 requires a Date
+    assert sent_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - sent_at) < timedelta(minutes=5)
     assert "Escalated to the team lead" in message["Subject"]
     assert "T-1001" in message["Subject"] and "P1" in message["Subject"]
 
