@@ -36,7 +36,7 @@ def seed_agreement(engine: Engine, path: Path) -> AgreementVersionRow:
             return existing
     agreement = load_agreement(path)
     try:
-        return _insert_version(engine, 1, agreement, effective_from=EPOCH, source=f"file:{path}")
+        return add_version(engine, agreement, effective_from=EPOCH, source=f"file:{path}", number=1)
     except IntegrityError:  # another process seeded it first
         return version(engine, 1)
 
@@ -49,34 +49,16 @@ def add_version(
     source: str,
     signatures: list[dict[str, Any]] | None = None,
     diff: list[dict[str, Any]] | None = None,
+    number: int | None = None,
 ) -> AgreementVersionRow:
-    """Store the next numbered version; a concurrent writer makes this raise IntegrityError."""
+    """Store version `number`, by default the next one; a concurrent writer of the same number
+    makes this raise IntegrityError, so no two versions ever share a number."""
     with Session(engine) as session:
-        latest = session.exec(
-            select(AgreementVersionRow.number).order_by(col(AgreementVersionRow.number).desc())
-        ).first()
-    return _insert_version(
-        engine,
-        (latest or 0) + 1,
-        agreement,
-        effective_from=effective_from,
-        source=source,
-        signatures=signatures,
-        diff=diff,
-    )
-
-
-def _insert_version(
-    engine: Engine,
-    number: int,
-    agreement: Agreement,
-    *,
-    effective_from: datetime,
-    source: str,
-    signatures: list[dict[str, Any]] | None = None,
-    diff: list[dict[str, Any]] | None = None,
-) -> AgreementVersionRow:
-    with Session(engine) as session:
+        if number is None:
+            latest = session.exec(
+                select(AgreementVersionRow.number).order_by(col(AgreementVersionRow.number).desc())
+            ).first()
+            number = (latest or 0) + 1
         row = AgreementVersionRow(
             number=number,
             effective_from=effective_from,
