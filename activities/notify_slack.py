@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 from activities.notify_email import describe_targets, load_receipt, store_receipt, ticket_link
 from slaflow.notifications import SlackNotification, SlackReceipt
 from slaflow.settings import Settings
-from slaflow.tickets import TicketStatus
+from slaflow.tickets import NoticeKind, TicketStatus
 from slaflow.tiers import Priority
 
 __all__ = ["BUTTONS", "PERMANENT_ERRORS", "SlackActivities", "action_buttons", "render_slack"]
@@ -93,8 +93,8 @@ def render_slack(
     settings: Settings, request: SlackNotification
 ) -> tuple[str, list[dict[str, Any]]]:
     """The `text` fallback (what notifications and screen readers show) and Block Kit blocks:
-    header, headline, fields, targets, the command buttons (while the ticket is open) and a
-    context line."""
+    header, headline, fields, targets, the command buttons (on pages, warnings, breaches and
+    reminders of an unresolved ticket; not on thread updates) and a context line."""
     ticket, notice = request.ticket, request.notice
     mentions = " ".join(f"<@{c.slack_user_id}>" for c in notice.recipients if c.slack_user_id)
     link = ticket_link(settings, ticket.ticket_id)
@@ -145,7 +145,7 @@ def render_slack(
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(target_lines)}}
         )
-    if ticket.status not in _FINISHED:
+    if ticket.status not in _FINISHED and notice.kind is not NoticeKind.UPDATE:
         blocks.append(action_buttons(ticket.ticket_id))
     blocks.append(
         {

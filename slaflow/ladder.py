@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
+from email.utils import parseaddr
 
 from slaflow.agreement import Contact, EscalationMatrix, TierPolicy
 from slaflow.business_time import next_working_instant
@@ -65,10 +66,11 @@ def find_owner_contacts(matrix: EscalationMatrix, owner: str | None) -> list[Con
     """The matrix contacts an owner name or email stands for (reminders go to them)."""
     if not owner:
         return []
-    wanted = owner.strip().lower()
+    name, address = parseaddr(owner)  # "Lea Lead <lea@example.com>" as Slack actors are named
+    wanted = {owner.strip().lower(), name.lower(), address.lower()} - {""}
     return [
         contact
         for policy in matrix.tiers
         for contact in policy.contacts
-        if wanted in (contact.email.lower(), contact.name.lower())
+        if wanted & {contact.email.lower(), contact.name.lower()}
     ]

@@ -7,8 +7,15 @@ form-encoded or JSON, auth is a Bearer token (or a ``token`` parameter). `AsyncW
 base_url=standin.base_url)` talks to it unchanged.
 
 Tests and the dev page drive it through ``/_standin/``: read the messages, inject failures
-(``POST /_standin/fail``), reset. ``/`` is a plain HTML view of channels, messages and threads;
-`interaction_url` is where a later page with buttons will post signed interactions to.
+(``POST /_standin/fail``), reset. ``/`` is a plain HTML view of channels, messages and threads.
+
+It also plays Slack's other half, the user clicking: ``/`` renders the buttons of messages with
+``actions`` blocks, and ``POST /_standin/click`` turns a click into the ``block_actions``
+interaction Slack would send (form-encoded ``payload=``, signed with the signing secret in
+``X-Slack-Signature``/``X-Slack-Request-Timestamp``) and posts it to `interaction_url`. Its
+``response_url`` points back at ``/_standin/response/<id>``, which records what the app answers.
+``views.open`` stores the modal; ``POST /_standin/submit`` sends its ``view_submission``. Trigger
+ids are issued per click and expire after 3 s, as Slack's do.
 """
 
 from __future__ import annotations
@@ -19,22 +26,37 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import jinja2
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-__all__ = ["SlackStandin", "StandinState", "create_slack_standin", "slack_signature"]
+__all__ = [
+    "SlackStandin",
+    "StandinState",
+    "create_slack_standin",
+    "interaction_body",
+    "sign_request",
+    "slack_signature",
+]
 
 BOT_USER_ID = "U0SLAFLOW"
 BOT_ID = "B0SLAFLOW"
 TEAM_ID = "T0STANDIN"
+APP_ID = "A0SLAFLOW"
+DEFAULT_CLICKER = "U0STANDIN"
+"""Who clicks when the page or a test names nobody (not in any escalation matrix)."""
+TRIGGER_TTL_SECONDS = 3.0
+"""Slack's trigger ids expire 3 s after the interaction that carried them."""
+FORWARD_TIMEOUT_SECONDS = 10.0
 
 
 def slack_signature(signing_secret: str, timestamp: int | str, body: bytes) -> str:
@@ -78,6 +100,11 @@ class StandinState:
     failures: list[Failure] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_ts_us: int = 0
+    triggers: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (issued, user)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> view, as opened
+    responses: list[dict[str, Any]] = field(default_factory=list)  # what came to response_urls
+    interactions: list[dict[str, Any]] = field(default_factory=list)  # what was sent, answered
+    response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> user, channel
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def reset(self) -> None:
@@ -86,6 +113,11 @@ class StandinState:
             self.messages.clear()
             self.failures.clear()
             self.users.clear()
+            self.triggers.clear()
+            self.views.clear()
+            self.responses.clear()
+            self.interactions.clear()
+            self.response_urls.clear()
             for name in self.initial_channels:
                 self.add_channel(name)
 
@@ -131,6 +163,31 @@ class StandinState:
                             self.failures.remove(failure)
                     return failure
             return None
+
+    def issue_trigger(self, user_id: str) -> str:
+        trigger_id = f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
+        with self.lock:
+            now = time.monotonic()
+            expired = [t for t, (at, _) in self.triggers.items() if now - at > 60]
+            for old in expired:
+                del self.triggers[old]
+            self.triggers[trigger_id] = (now, user_id)
+        return trigger_id
+
+    def find_message(self, channel: str, ts: str) -> StoredMessage | None:
+        with self.lock:
+            channel_id = self.resolve_channel(channel, create=False)
+            return next((m for m in self.messages if m.channel == channel_id and m.ts == ts), None)
+
+    def known_user_ids(self) -> list[str]:
+        """Registered users, then everyone a message mentions: whom the page offers to click as."""
+        with self.lock:
+            found = dict.fromkeys(self.users)
+            for message in self.messages:
+                found.update(dict.fromkeys(_MENTION.findall(message.text)))
+                if message.blocks:
+                    found.update(dict.fromkeys(_MENTION.findall(json.dumps(message.blocks))))
+            return list(found)
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         """A registered user, or a synthesized one for any "U"/"W" id (everyone exists here)."""
@@ -213,6 +270,7 @@ def _message_json(message: StoredMessage) -> dict[str, Any]:
     return payload
 
 
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 _TOKEN = re.compile(r"<(?:!date\^\d+\^[^|>]*\|([^>]*)|@([A-Z0-9]+)|[^|>]+\|([^>]*))>")
 
 
@@ -222,8 +280,48 @@ def _readable(text: str) -> str:
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _buttons(blocks: Any) -> list[dict[str, Any]]:
+    """The buttons of a message's ``actions`` blocks, as the page renders them."""
+    found: list[dict[str, Any]] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict) or block.get("type") != "actions":
+            continue
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("type") == "button":
+                found.append(
+                    {
+                        "action_id": element.get("action_id", ""),
+                        "label": (element.get("text") or {}).get("text", ""),
+                        "style": element.get("style", ""),
+                        "value": element.get("value", ""),
+                        "block_id": block.get("block_id", ""),
+                        "element": element,
+                    }
+                )
+    return found
+
+
+def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plain-text inputs of a modal, as the page renders them and a submission fills them."""
+    found: list[dict[str, Any]] = []
+    for block in view.get("blocks") or []:
+        element = block.get("element") or {}
+        if block.get("type") == "input" and element.get("type") == "plain_text_input":
+            found.append(
+                {
+                    "block_id": block.get("block_id", ""),
+                    "action_id": element.get("action_id", ""),
+                    "label": (block.get("label") or {}).get("text", ""),
+                    "optional": bool(block.get("optional")),
+                }
+            )
+    return found
+
+
 _environment = jinja2.Environment(autoescape=True)
 _environment.filters["readable"] = _readable
+_environment.filters["buttons"] = _buttons
+_environment.filters["inputs"] = _inputs
 _PAGE = _environment.from_string(
     """<!doctype html>
 <html><head><meta charset="utf-8"><title>Slack stand-in</title>
@@ -231,24 +329,106 @@ _PAGE = _environment.from_string(
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}
 .msg{border-left:3px solid #4a154b;padding:.3rem .8rem;margin:.6rem 0;white-space:pre-wrap}
 .reply{margin-left:2rem;border-color:#999}.meta{color:#666;font-size:.8rem}
+.actions{white-space:normal;margin:.3rem 0}
+.actions button{margin-right:.3rem;padding:.2rem .7rem;border:1px solid #999;border-radius:4px;
+background:#fff;cursor:pointer}
+.actions button.primary{background:#007a5a;color:#fff;border-color:#007a5a}
+.actions button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
+.modal{border:2px solid #4a154b;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}
+.answer{border-left:3px solid #007a5a;padding:.3rem .8rem;margin:.4rem 0;white-space:pre-wrap}
+.error{color:#e01e5a}
 </style></head><body>
 <h1>Slack stand-in</h1>
 <p class="meta">{{ messages|length }} message(s).
-{% if interaction_url %}Interactions go to {{ interaction_url }}.{% endif %}</p>
+{% if interaction_url %}Interactions go to {{ interaction_url }}.{% else %}No interaction_url is
+configured: buttons cannot reach an app.{% endif %}</p>
+<p><label>Click as <input id="as-user" list="known-users" value="{{ default_user }}" size="14">
+</label><datalist id="known-users">{% for u in users %}<option value="{{ u.id }}">{{ u.name }}
+</option>{% endfor %}</datalist>
+{% if command_url %}<label> · <code>/sla</code> <input id="sla-text" size="16"
+placeholder="ticket id, or empty"></label> <button id="sla-run">Run</button>{% endif %}</p>
+<p id="outcome" class="meta"></p>
+{% if open_views %}<section><h2>Open modals</h2>
+{% for v in open_views %}<form class="modal" data-view="{{ v.id }}">
+<strong>{{ (v.title or {}).get("text", "") }}</strong>
+<span class="meta">for {{ v.user }}</span>
+{% for i in v|inputs %}<p><label>{{ i.label }}{% if i.optional %} (optional){% endif %}<br>
+<textarea name="{{ i.block_id }}/{{ i.action_id }}" rows="3" cols="60"></textarea></label></p>
+{% endfor %}{% for block, error in (v.errors or {}).items() %}
+<p class="error">{{ error }}</p>{% endfor %}
+<button type="submit">{{ (v.submit or {}).get("text", "Submit") }}</button>
+</form>{% endfor %}</section>{% endif %}
+{% if responses %}<section><h2>Answers to clicks and commands</h2>
+{% for r in responses|reverse %}<div class="answer"><div class="meta">{{ r.at }} · to
+{{ r.user }} · {{ r.body.get("response_type", "ephemeral") }}</div>
+{{ (r.body.get("text") or "")|readable }}</div>{% endfor %}</section>{% endif %}
 {% for channel_id, name in channels %}
 <section><h2>#{{ name }} <span class="meta">{{ channel_id }}</span></h2>
 {% for m in roots[channel_id] %}
   <div class="msg"><div class="meta">{{ m.ts }}{% if m.ephemeral_to %}
    · only visible to {{ m.ephemeral_to }}{% endif %}{% if m.edited_ts %} · edited{% endif %}</div>
   {{ m.text|readable }}
+  {% set buttons = m.blocks|buttons %}{% if buttons %}<div class="actions">
+  {% for b in buttons %}<button class="{{ b.style }}" data-channel="{{ channel_id }}"
+   data-ts="{{ m.ts }}" data-action="{{ b.action_id }}">{{ b.label }}</button>{% endfor %}
+  </div>{% endif %}
   {% for r in replies.get((channel_id, m.ts), []) %}
-    <div class="msg reply"><div class="meta">{{ r.ts }}</div>{{ r.text|readable }}</div>
+    <div class="msg reply"><div class="meta">{{ r.ts }}</div>{{ r.text|readable }}
+    {% set buttons = r.blocks|buttons %}{% if buttons %}<div class="actions">
+    {% for b in buttons %}<button class="{{ b.style }}" data-channel="{{ channel_id }}"
+     data-ts="{{ r.ts }}" data-action="{{ b.action_id }}">{{ b.label }}</button>{% endfor %}
+    </div>{% endif %}</div>
   {% endfor %}</div>
 {% else %}<p class="meta">No messages.</p>{% endfor %}
 </section>
 {% endfor %}
+<script>
+async function send(path, body) {
+  const outcome = document.getElementById("outcome");
+  outcome.textContent = "sending…";
+  const answer = await (await fetch(path, {
+    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)
+  })).json();
+  outcome.textContent = answer.ok ? `the app answered HTTP ${answer.status}` : answer.error;
+  setTimeout(() => location.reload(), 1000);  // the app answers the clicker a moment later
+}
+const clicker = () => document.getElementById("as-user").value.trim();
+document.querySelectorAll(".actions button").forEach((button) =>
+  button.addEventListener("click", () => send("/_standin/click", {
+    channel: button.dataset.channel, ts: button.dataset.ts,
+    action_id: button.dataset.action, user: clicker(),
+  })));
+document.querySelectorAll("form.modal").forEach((form) =>
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const [name, value] of new FormData(form)) {
+      const [block, action] = name.split("/");
+      (values[block] ??= {})[action] = value;
+    }
+    send("/_standin/submit", {view_id: form.dataset.view, values, user: clicker()});
+  }));
+const run = document.getElementById("sla-run");
+if (run) run.addEventListener("click", () => send("/_standin/command",
+  {command: "/sla", text: document.getElementById("sla-text").value, user: clicker()}));
+</script>
 </body></html>"""
 )
+
+
+def sign_request(signing_secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack puts on a request it sends to an app (form-encoded body)."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": slack_signature(signing_secret, stamp, body),
+    }
+
+
+def interaction_body(payload: dict[str, Any]) -> bytes:
+    """An interaction as Slack sends it: one form field, ``payload``, holding JSON."""
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
 
 
 def create_slack_standin(
@@ -256,11 +436,14 @@ def create_slack_standin(
     bot_token: str,
     interaction_url: str | None = None,
     *,
+    command_url: str | None = None,
     channels: Iterable[str] = (),
     auto_create_channels: bool = True,
 ) -> FastAPI:
     """The stand-in app. `channels` exist from the start; with `auto_create_channels` any
     channel named "#..." or "C..." is created on first post, otherwise it is channel_not_found.
+    Clicks go to `interaction_url` and slash commands to `command_url` (both may be set later
+    through ``app.state``, e.g. once the app under test has a port).
     """
     state = StandinState(auto_create=auto_create_channels, initial_channels=tuple(channels))
     state.reset()
@@ -268,6 +451,7 @@ def create_slack_standin(
     app.state.standin = state
     app.state.signing_secret = signing_secret
     app.state.interaction_url = interaction_url
+    app.state.command_url = command_url
 
     def post_message(args: dict[str, Any], ephemeral: bool) -> JSONResponse:
         channel_id = state.resolve_channel(str(args.get("channel") or ""))
@@ -335,12 +519,57 @@ def create_slack_standin(
             is_enterprise_install=False,
         )
 
+    def views_open(args: dict[str, Any]) -> JSONResponse:
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                return _error("invalid_arguments")
+        trigger_id = str(args.get("trigger_id") or "")
+        if not trigger_id or not isinstance(view, dict):
+            return _error("invalid_arguments")
+        if view.get("type") != "modal" or not view.get("title") or not view.get("blocks"):
+            return _error("invalid_arguments")
+        with state.lock:
+            issued = state.triggers.pop(trigger_id, None)
+            if issued is None:
+                return _error("invalid_trigger_id")  # unknown, or already exchanged
+            at, user = issued
+            if time.monotonic() - at > TRIGGER_TTL_SECONDS:
+                return _error("expired_trigger_id")
+            view_id = "V" + uuid.uuid4().hex[:10].upper()
+            stored: dict[str, Any] = {
+                "id": view_id,
+                "team_id": TEAM_ID,
+                "type": "modal",
+                "title": view.get("title"),
+                "submit": view.get("submit"),
+                "close": view.get("close"),
+                "blocks": view.get("blocks"),
+                "private_metadata": str(view.get("private_metadata") or ""),
+                "callback_id": str(view.get("callback_id") or ""),
+                "external_id": str(view.get("external_id") or ""),
+                "state": {"values": {}},
+                "hash": uuid.uuid4().hex[:20],
+                "root_view_id": view_id,
+                "previous_view_id": None,
+                "app_id": APP_ID,
+                "bot_id": BOT_ID,
+                "user": user,
+                "open": True,
+                "errors": {},
+            }
+            state.views[view_id] = stored
+        return _ok(view={k: v for k, v in stored.items() if k not in ("user", "open", "errors")})
+
     methods = {
         "auth.test": auth_test,
         "chat.postMessage": lambda args: post_message(args, ephemeral=False),
         "chat.postEphemeral": lambda args: post_message(args, ephemeral=True),
         "chat.update": update_message,
         "users.info": users_info,
+        "views.open": views_open,
     }
 
     @app.api_route("/api/{method}", methods=["GET", "POST"])
@@ -393,6 +622,219 @@ def create_slack_standin(
         state.reset()
         return {"ok": True}
 
+    def slack_user(user_id: str) -> dict[str, Any]:
+        record = state.user(user_id) or {}
+        name = str(record.get("name") or user_id.lower())
+        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+    def issue_response_url(request: Request, user_id: str, channel_id: str | None) -> str:
+        response_id = uuid.uuid4().hex
+        with state.lock:
+            state.response_urls[response_id] = {"user": user_id, "channel": channel_id}
+        return f"{str(request.base_url).rstrip('/')}/_standin/response/{response_id}"
+
+    async def forward(url: str | None, what: str, body: bytes) -> dict[str, Any]:
+        """Sign `body` now and post it to the app as Slack would; what the app answered."""
+        if not url:
+            return {"ok": False, "error": f"no {what} configured"}
+        headers = sign_request(app.state.signing_secret, body)
+        try:
+            async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT_SECONDS) as http:
+                answer = await http.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return {"ok": False, "error": f"{url} unreachable: {type(exc).__name__}: {exc}"}
+        try:
+            parsed: Any = answer.json() if answer.content else None
+        except json.JSONDecodeError:
+            parsed = answer.text
+        return {"ok": True, "status": answer.status_code, "body": parsed}
+
+    async def interact(payload: dict[str, Any]) -> dict[str, Any]:
+        url = app.state.interaction_url
+        return await forward(url, "interaction_url", interaction_body(payload))
+
+    def _recorded(kind: str, payload: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        with state.lock:
+            state.interactions.append({"kind": kind, "payload": payload, "result": result})
+        return result
+
+    @app.post("/_standin/click")
+    async def click(request: Request) -> JSONResponse:
+        """Click a message's button as `user`: the signed block_actions goes to interaction_url.
+
+        Body (JSON): channel, ts, action_id, and optionally user (default U0STANDIN)."""
+        args = await _arguments(request)
+        user_id = str(args.get("user") or DEFAULT_CLICKER).strip()
+        message = state.find_message(str(args.get("channel") or ""), str(args.get("ts") or ""))
+        if message is None:
+            return _error("message_not_found", 404)
+        button = next(
+            (b for b in _buttons(message.blocks) if b["action_id"] == args.get("action_id")), None
+        )
+        if button is None:
+            return _error("action_not_found", 404)
+        trigger_id = state.issue_trigger(user_id)
+        response_url = issue_response_url(request, user_id, message.channel)
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": slack_user(user_id),
+            "api_app_id": APP_ID,
+            "token": "standin-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": message.ephemeral_to is not None,
+                **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+            },
+            "trigger_id": trigger_id,
+            "team": {"id": TEAM_ID, "domain": "slaflow-standin"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": message.channel, "name": message.channel_name},
+            "message": _message_json(message),
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": button["block_id"],
+                    "text": button["element"].get("text"),
+                    "value": button["value"],
+                    **({"style": button["style"]} if button["style"] else {}),
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        result = await interact(payload)
+        result = _recorded("block_actions", payload, result)
+        if not result["ok"]:
+            return JSONResponse(result, status_code=502)
+        return JSONResponse({**result, "trigger_id": trigger_id, "response_url": response_url})
+
+    @app.post("/_standin/submit")
+    async def submit(request: Request) -> JSONResponse:
+        """Submit an open modal: body (JSON) view_id and values {block_id: {action_id: text}}."""
+        args = await _arguments(request)
+        with state.lock:
+            view = state.views.get(str(args.get("view_id") or ""))
+            if view is None or not view["open"]:
+                return _error("view_not_found", 404)
+            view = dict(view)
+        given: dict[str, Any] = args["values"] if isinstance(args.get("values"), dict) else {}
+        values: dict[str, Any] = {}
+        for field_ in _inputs(view):
+            text = (given.get(field_["block_id"]) or {}).get(field_["action_id"])
+            values.setdefault(field_["block_id"], {})[field_["action_id"]] = {
+                "type": "plain_text_input",
+                "value": text if text not in ("", None) else None,
+            }
+        user_id = str(view["user"])
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "slaflow-standin"},
+            "user": slack_user(user_id),
+            "api_app_id": APP_ID,
+            "token": "standin-verification-token",
+            "trigger_id": state.issue_trigger(user_id),
+            "view": {
+                **{k: v for k, v in view.items() if k not in ("user", "open", "errors")},
+                "state": {"values": values},
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        result = await interact(payload)
+        result = _recorded("view_submission", payload, result)
+        if not result["ok"]:
+            return JSONResponse(result, status_code=502)
+        body = result.get("body")
+        errors = body.get("errors") if isinstance(body, dict) else None
+        closed = result["status"] == 200 and not (
+            isinstance(body, dict) and body.get("response_action") == "errors"
+        )
+        with state.lock:
+            stored = state.views[view["id"]]
+            stored["open"] = not closed
+            stored["errors"] = errors or {}
+        return JSONResponse({**result, "closed": closed})
+
+    @app.post("/_standin/command")
+    async def command(request: Request) -> JSONResponse:
+        """Run a slash command as `user`: body (JSON) command (default /sla), text, user,
+        channel. The app's immediate answer is returned and recorded like a response_url post."""
+        args = await _arguments(request)
+        user_id = str(args.get("user") or DEFAULT_CLICKER).strip()
+        channel_id = state.resolve_channel(str(args.get("channel") or "#general"))
+        response_url = issue_response_url(request, user_id, channel_id)
+        form = {
+            "token": "standin-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "slaflow-standin",
+            "channel_id": channel_id or "",
+            "channel_name": state.channels.get(channel_id or "", ""),
+            "user_id": user_id,
+            "user_name": slack_user(user_id)["name"],
+            "command": str(args.get("command") or "/sla"),
+            "text": str(args.get("text") or ""),
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": state.issue_trigger(user_id),
+        }
+        result = await forward(app.state.command_url, "command_url", urlencode(form).encode())
+        result = _recorded("slash_command", form, result)
+        if not result["ok"]:
+            return JSONResponse(result, status_code=502)
+        if result["status"] == 200 and isinstance(result.get("body"), dict):
+            record_response(response_url.rpartition("/")[2], result["body"])
+        return JSONResponse({**result, "response_url": response_url})
+
+    def record_response(response_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        with state.lock:
+            issued = state.response_urls.get(response_id)
+            if issued is None:
+                return None
+            entry = {
+                "id": response_id,
+                "at": time.strftime("%H:%M:%S"),
+                "user": issued["user"],
+                "channel": issued["channel"],
+                "body": body,
+            }
+            state.responses.append(entry)
+            return entry
+
+    @app.post("/_standin/response/{response_id}")
+    async def response_url(response_id: str, request: Request) -> JSONResponse:
+        """A response_url: records what the app says to the clicker (JSON, as Slack takes it)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error("invalid_json", 400)
+        if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+            return _error("no_text", 400)
+        if record_response(response_id, body) is None:
+            return _error("expired_url", 404)
+        return _ok()
+
+    @app.get("/_standin/responses")
+    async def list_responses() -> list[dict[str, Any]]:
+        with state.lock:
+            return list(state.responses)
+
+    @app.get("/_standin/views")
+    async def list_views() -> list[dict[str, Any]]:
+        with state.lock:
+            return [dict(v) for v in state.views.values()]
+
+    @app.get("/_standin/interactions")
+    async def list_interactions() -> list[dict[str, Any]]:
+        with state.lock:
+            return list(state.interactions)
+
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         with state.lock:
@@ -406,12 +848,24 @@ def create_slack_standin(
                 replies.setdefault((m.channel, m.thread_ts), []).append(m)
             else:
                 roots.setdefault(m.channel, []).append(m)
+        with state.lock:
+            open_views = [dict(v) for v in state.views.values() if v["open"]]
+            responses = list(state.responses)
+        users = [
+            {"id": user_id, "name": (state.user(user_id) or {}).get("real_name", "")}
+            for user_id in state.known_user_ids()
+        ]
         return _PAGE.render(
             channels=channels,
             roots=roots,
             replies=replies,
             messages=messages,
-            interaction_url=interaction_url,
+            interaction_url=app.state.interaction_url,
+            command_url=app.state.command_url,
+            users=users,
+            default_user=users[0]["id"] if users else DEFAULT_CLICKER,
+            open_views=open_views,
+            responses=responses,
         )
 
     return app
@@ -433,11 +887,14 @@ class SlackStandin:
         host: str = "127.0.0.1",
         port: int = 0,
         interaction_url: str | None = None,
+        command_url: str | None = None,
         app: FastAPI | None = None,
     ) -> None:
         self.host = host
         self._port = port
-        self.app = app or create_slack_standin(signing_secret, bot_token, interaction_url)
+        self.app = app or create_slack_standin(
+            signing_secret, bot_token, interaction_url, command_url=command_url
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -445,6 +902,31 @@ class SlackStandin:
     def state(self) -> StandinState:
         state: StandinState = self.app.state.standin
         return state
+
+    @property
+    def interaction_url(self) -> str | None:
+        """Where clicks and modal submissions go (the app's ``/slack/interactions``)."""
+        url: str | None = self.app.state.interaction_url
+        return url
+
+    @interaction_url.setter
+    def interaction_url(self, url: str | None) -> None:
+        self.app.state.interaction_url = url
+
+    @property
+    def command_url(self) -> str | None:
+        """Where slash commands go (the app's ``/slack/commands``)."""
+        url: str | None = self.app.state.command_url
+        return url
+
+    @command_url.setter
+    def command_url(self, url: str | None) -> None:
+        self.app.state.command_url = url
+
+    def add_user(self, user_id: str, name: str, email: str | None = None) -> None:
+        """Register a workspace user (the page offers registered users as clickers)."""
+        with self.state.lock:
+            self.state.users[user_id] = _user_record(user_id, name, email)
 
     @property
     def port(self) -> int:

@@ -31,8 +31,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from activities.agreement_store import seed_agreement, version_in_force
+from activities.agreement_store import agreement_of, seed_agreement, version_in_force
 from activities.db import create_tables, make_engine
+from slaflow.agreement import Contact
 from slaflow.agreement_file import AgreementFileError
 from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
 from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
@@ -276,12 +277,18 @@ class Stack:
 
         self.mailbox = Mailbox(settings.data_dir / "mail", host=HOST, port=settings.smtp_port)
         await asyncio.to_thread(self.mailbox.start)
+        public = settings.public_url.rstrip("/")
         self.slack = SlackStandin(
             settings.slack_signing_secret.get_secret_value(),
             settings.slack_bot_token.get_secret_value(),
             host=HOST,
             port=settings.slack_standin_port,
+            interaction_url=f"{public}/slack/interactions",
+            command_url=f"{public}/slack/commands",
         )
+        for contact in await asyncio.to_thread(matrix_contacts, settings):
+            if contact.slack_user_id:
+                self.slack.add_user(contact.slack_user_id, contact.name, contact.email)
         await asyncio.to_thread(self.slack.start)
 
         me = [sys.executable, "-m", "starter.cli"]
@@ -399,6 +406,20 @@ def prepare_database(settings: Settings) -> str:
             f" {settings.agreement_file.name} applies to a fresh data dir only"
         )
     return line
+
+
+def matrix_contacts(settings: Settings) -> list[Contact]:
+    """The escalation matrix's contacts in the agreement in force: the stand-in's page offers
+    them as the people who click (an empty list if the database cannot tell)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        row = version_in_force(engine, datetime.now(UTC))
+        matrix = agreement_of(row).escalation
+    except Exception:
+        return []
+    finally:
+        engine.dispose()
+    return [contact for policy in matrix.tiers for contact in policy.contacts]
 
 
 def run_stack(settings: Settings, *, agreement: str | None = None) -> int:

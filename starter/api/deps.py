@@ -19,6 +19,7 @@ from temporalio.client import Client
 from activities.agreement_store import seed_agreement
 from activities.db import create_tables, make_engine
 from slaflow.settings import Settings
+from starter.slack_cockpit import SlackCockpit
 from starter.tickets_service import connect_client
 
 log = logging.getLogger("slaflow.api")
@@ -45,9 +46,12 @@ class AppState:
     settings: Settings
     engine: Engine
     temporal: TemporalGateway = field(init=False)
+    slack: SlackCockpit = field(init=False)
 
     def __post_init__(self) -> None:
         self.temporal = TemporalGateway(self.settings)
+        # Through a lambda, so a test that swaps `temporal` swaps it for Slack too.
+        self.slack = SlackCockpit(self.settings, self.engine, lambda: self.temporal.client())
 
 
 def build_state(settings: Settings) -> AppState:

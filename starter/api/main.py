@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from slaflow.settings import Settings, get_settings
 from starter.api import errors
 from starter.api.deps import app_state, build_state, startup
-from starter.api.routers import agreement, health, tickets
+from starter.api.routers import agreement, health, slack, tickets
 
 DESCRIPTION = """\
 Intake and live state of tickets whose SLA clocks run as Temporal workflows.
 
 Open a ticket with `POST /tickets`; read it with `GET /tickets/{id}`; act on it with
-`POST /tickets/{id}/{command}`. Errors answer `{"detail": "..."}` naming the field or reason.
+`POST /tickets/{id}/{command}`, or from Slack (`/slack/interactions`, `/slack/commands`: signed
+by Slack, refused with 401 otherwise). Errors answer `{"detail": "..."}` naming the field or reason.
 """
 
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(agreement.router)
     app.include_router(health.router)
+    app.include_router(slack.router)
     return app
 
 

@@ -91,6 +91,14 @@ async def test_post_and_thread_reply_land_in_the_standin(
     assert "http://slaflow.test/tickets/T-1001" in rendered
     fields = next(b["fields"] for b in blocks if "fields" in b)
     assert any("*Tier*" in f["text"] and "team lead" in f["text"] for f in fields)
+    (actions,) = [b for b in blocks if b["type"] == "actions"]  # the cockpit's buttons
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        ("acknowledge", "T-1001"),
+        ("assign", "T-1001"),
+        ("escalate", "T-1001"),
+        ("resolve", "T-1001"),
+    ]
+    assert blocks[-1]["type"] == "context"
 
     with Session(engine) as session:
         row = session.get(NotificationRow, KEY)
@@ -99,6 +107,7 @@ async def test_post_and_thread_reply_land_in_the_standin(
     async with httpx.AsyncClient() as http:  # the dev page shows Slack tokens as people read them
         page = (await http.get(slack.url + "/")).text
     assert "#team-leads" in page and "@U0LEAD" in page and "&lt;@U0LEAD" not in page
+    assert ">Take ownership</button>" in page
 
 
 async def test_second_attempt_with_same_key_posts_nothing(

@@ -254,3 +254,15 @@ def test_any_command_sequence_keeps_the_ticket_consistent(steps) -> None:
             assert machine.next_due(rt, now) is None
         for target in machine.view(rt, now).targets:
             assert target.status in {"running", "paused", "met", "breached", "met_late"}
+
+
+def test_reminders_find_an_owner_named_the_way_slack_actors_are() -> None:
+    rt = opened()
+    machine.apply_command(rt, "acknowledge", Acknowledge(actor="lead-1 <lead1@example.com>"), T0)
+    machine.apply_command(rt, "respond", Respond(actor="lead-1 <lead1@example.com>"), T0)
+    sent = []
+    now = T0 + 15 * M
+    while (due := machine.next_due(rt, now)) is not None and due.at <= now:
+        sent += machine.apply_due(rt, due, now)
+    reminders = [n for n in sent if n.kind is NoticeKind.REMINDER]
+    assert [c.email for c in reminders[0].recipients] == ["lead1@example.com"]

@@ -1,0 +1,598 @@
+"""Slack as the cockpit: buttons, modals and `/sla` turned into ticket commands and answers.
+
+Everything Slack sends us is checked first (`verify_slack_request`): Slack's v0 signature over
+the raw body, a timestamp at most 5 minutes away, and a signature not seen before within that
+window (`ReplayGuard`). Only then is anything parsed.
+
+A click is answered 200 at once (Slack wants an answer within 3 s) and carried out afterwards
+(`SlackCockpit.on_block_action`, `on_view_submission`): the clicker's Slack user id is looked
+up in the escalation matrix the ticket pinned, the command runs as that contact
+("Name <email>"), and the verdict ("done: ..." or "refused: <the ticket's reason>") goes back
+to the clicker alone through the interaction's `response_url`, else `chat.postEphemeral`.
+Escalate and resolve want words first: their buttons open a modal (`views.open` with the
+click's trigger id), whose submission runs the command with the typed text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from activities import agreement_store
+from activities.notify_email import describe_targets, ticket_link
+from slaflow.agreement import Agreement, Contact
+from slaflow.settings import Settings
+from slaflow.tickets import (
+    TICKET_ID_PATTERN,
+    Acknowledge,
+    Assign,
+    Command,
+    Escalate,
+    Resolve,
+    TicketStatus,
+    TicketView,
+)
+from slaflow.tiers import next_tier
+from starter.tickets_service import (
+    CommandRefused,
+    TicketError,
+    TicketFilter,
+    TicketNotFound,
+    get_ticket,
+    list_tickets,
+    run_command,
+)
+
+log = logging.getLogger("slaflow.slack")
+
+SIGNATURE_MAX_AGE_SECONDS = 300
+"""Slack's own rule (and slack_sdk's): a request more than 5 minutes from now is refused."""
+SLASH_BUDGET_SECONDS = 2.5
+"""How long `/sla` may think before answering "working on it" and following up later."""
+RESPONSE_TIMEOUT_SECONDS = 10.0
+MODAL_CALLBACK_ID = "slaflow_command"
+MODAL_BLOCK_ID = "text"
+MODAL_ACTION_ID = "value"
+OPEN_STATUSES = tuple(
+    s for s in TicketStatus if s not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+)
+"""What `/sla` counts as open: everything before resolution, waiting statuses included."""
+MY_TICKETS_LIMIT = 200
+_TICKET_ID = re.compile(TICKET_ID_PATTERN)
+
+
+# ----- verifying what Slack sends ---------------------------------------------------------------
+
+
+class SlackRequestRejected(Exception):
+    """A request that did not come from Slack, or came twice; the message says which check."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReplayGuard:
+    """The signatures of accepted requests, each kept until its timestamp leaves the window.
+
+    Per process: each API process remembers what it accepted itself. With several API replicas
+    a replay sent to another replica is stopped only by the 5-minute timestamp window; a shared
+    store (e.g. Redis `SET sig 1 NX EX 300`) would close that gap.
+    """
+
+    def __init__(
+        self,
+        window_seconds: float = SIGNATURE_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.window = window_seconds
+        self.clock = clock
+        self._expiry: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._prune(self.clock())
+            return len(self._expiry)
+
+    def _prune(self, now: float) -> None:
+        while self._heap and self._heap[0][0] < now:
+            expiry, signature = heapq.heappop(self._heap)
+            if self._expiry.get(signature) == expiry:
+                del self._expiry[signature]
+
+    def first_time(self, signature: str, timestamp: int) -> bool:
+        """True, and remembered, the first time; False for a signature already accepted.
+
+        A signature stays valid while its timestamp is within the window of now, that is
+        until `timestamp + window`, so it is remembered until then (at least a moment)."""
+        now = self.clock()
+        with self._lock:
+            self._prune(now)
+            if signature in self._expiry:
+                return False
+            expiry = max(timestamp + self.window, now + 1)
+            self._expiry[signature] = expiry
+            heapq.heappush(self._heap, (expiry, signature))
+            return True
+
+
+def verify_slack_request(
+    signing_secret: str,
+    guard: ReplayGuard,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: float | None = None,
+) -> None:
+    """Raise `SlackRequestRejected` unless `body` is signed by Slack, fresh and new."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if not timestamp or not signature:
+        raise SlackRequestRejected("missing X-Slack-Request-Timestamp or X-Slack-Signature header")
+    try:
+        stamp = int(timestamp)
+    except ValueError:
+        raise SlackRequestRejected("malformed X-Slack-Request-Timestamp") from None
+    current = time.time() if now is None else now
+    if abs(current - stamp) > SIGNATURE_MAX_AGE_SECONDS:
+        raise SlackRequestRejected(
+            f"stale request: X-Slack-Request-Timestamp is more than "
+            f"{SIGNATURE_MAX_AGE_SECONDS} s from now"
+        )
+    verifier = SignatureVerifier(signing_secret, clock=_FixedClock(current))
+    try:
+        valid = verifier.is_valid(body, timestamp, signature)
+    except UnicodeDecodeError:  # slack_sdk decodes the body; Slack only ever sends UTF-8
+        valid = False
+    if not valid:
+        raise SlackRequestRejected("invalid X-Slack-Signature")
+    if not guard.first_time(signature, stamp):
+        raise SlackRequestRejected("replayed request: this signature was already accepted")
+
+
+class _FixedClock(Clock):
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """A form-encoded body's fields (the first value of each)."""
+    try:
+        parsed = parse_qs(body.decode(), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def interaction_payload(body: bytes) -> dict[str, Any]:
+    """The JSON of an interaction's `payload` form field; ValueError when there is none."""
+    raw = form_fields(body).get("payload")
+    if raw is None:
+        raise ValueError("no payload form field")
+    payload = json.loads(raw)
+    if not isinstance(payload, dict):
+        raise ValueError("payload is not a JSON object")
+    return payload
+
+
+# ----- people -----------------------------------------------------------------------------------
+
+
+def actor_name(contact: Contact) -> str:
+    """How a Slack user appears in a ticket's history: the matrix contact, "Name <email>"."""
+    return f"{contact.name} <{contact.email}>"
+
+
+def is_person(value: str | None, contact: Contact) -> bool:
+    """Whether an assignee or acknowledger string names `contact` (name, email or both)."""
+    if not value:
+        return False
+    wanted = value.strip().lower()
+    email = contact.email.lower()
+    return wanted in (contact.name.lower(), email, actor_name(contact).lower()) or (
+        parseaddr(value)[1].lower() == email
+    )
+
+
+class AgreementVersions:
+    """Agreement versions by number; a version never changes once stored, so each is read once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cache: dict[int, Agreement] = {}
+
+    def _load(self, number: int) -> Agreement:
+        return agreement_store.agreement_of(agreement_store.version(self.engine, number))
+
+    async def get(self, number: int) -> Agreement:
+        if number not in self._cache:
+            self._cache[number] = await asyncio.to_thread(self._load, number)
+        return self._cache[number]
+
+    async def in_force(self) -> Agreement:
+        row = await asyncio.to_thread(
+            agreement_store.version_in_force, self.engine, datetime.now(UTC)
+        )
+        return agreement_store.agreement_of(row)
+
+
+# ----- commands, modals, verdicts ---------------------------------------------------------------
+
+BUTTON_COMMANDS = ("acknowledge", "assign", "escalate", "resolve")
+NEEDS_TEXT = {
+    "escalate": ("Escalate ticket", "Escalate", "Why escalate?", 2000),
+    "resolve": ("Resolve ticket", "Resolve", "Resolution note", 20000),
+}
+"""Commands whose button opens a modal: title, submit label, input label, max length."""
+
+
+def build_command(action: str, actor: str, text: str = "") -> Command:
+    if action == "acknowledge":
+        return Acknowledge(actor=actor)
+    if action == "assign":
+        return Assign(actor=actor, assignee=actor)
+    if action == "escalate":
+        return Escalate(actor=actor, reason=text)
+    if action == "resolve":
+        return Resolve(actor=actor, note=text)
+    raise ValueError(f"no command for action {action!r}")
+
+
+def done_text(action: str, view: TicketView) -> str:
+    ticket = view.ticket_id
+    return {
+        "acknowledge": f"done: acknowledged ticket {ticket} (the {view.tier.label} page)",
+        "assign": f"done: ticket {ticket} is assigned to you",
+        "escalate": f"done: escalated ticket {ticket} to the {view.tier.label} tier",
+        "resolve": f"done: resolved ticket {ticket}",
+    }.get(action, f"done: {action} on ticket {ticket}")
+
+
+def command_modal(
+    action: str, view: TicketView, *, response_url: str | None, channel_id: str | None
+) -> dict[str, Any]:
+    """The modal asking for an escalation's reason or a resolution note; `private_metadata`
+    carries what the submission needs (view_submission payloads have no response_url)."""
+    title, submit, label, max_length = NEEDS_TEXT[action]
+    context = f"*{_mrkdwn(view.ticket_id)}* · {_mrkdwn(view.customer)}: {_mrkdwn(view.subject)}"
+    if action == "escalate":
+        above = next_tier(view.tier)
+        context += f"\nNow at the {view.tier.label} tier" + (
+            f"; escalating pages the {above.label}." if above else "."
+        )
+    metadata = {
+        "command": action,
+        "ticket_id": view.ticket_id,
+        "response_url": response_url,
+        "channel_id": channel_id,
+    }
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK_ID,
+        "private_metadata": json.dumps(metadata, separators=(",", ":")),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": context}},
+            {
+                "type": "input",
+                "block_id": MODAL_BLOCK_ID,
+                "label": {"type": "plain_text", "text": label},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": MODAL_ACTION_ID,
+                    "multiline": True,
+                    "min_length": 1,
+                    "max_length": max_length,
+                },
+            },
+        ],
+    }
+
+
+def modal_text(payload: dict[str, Any]) -> str:
+    """The text typed into a submitted command modal ("" when missing)."""
+    values = ((payload.get("view") or {}).get("state") or {}).get("values") or {}
+    entry = (values.get(MODAL_BLOCK_ID) or {}).get(MODAL_ACTION_ID) or {}
+    return str(entry.get("value") or "").strip()
+
+
+def modal_errors(payload: dict[str, Any]) -> dict[str, str] | None:
+    """`response_action: errors` content for a submission that cannot be a command, or None."""
+    metadata = modal_metadata(payload)
+    action = metadata.get("command")
+    if action not in NEEDS_TEXT or not metadata.get("ticket_id"):
+        return {MODAL_BLOCK_ID: "this form is not one slaflow knows; close it and click again"}
+    text, limit = modal_text(payload), NEEDS_TEXT[str(action)][3]
+    if not text:
+        return {MODAL_BLOCK_ID: "please write something"}
+    if len(text) > limit:
+        return {MODAL_BLOCK_ID: f"at most {limit} characters"}
+    return None
+
+
+def modal_metadata(payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        metadata = json.loads((payload.get("view") or {}).get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ----- /sla -------------------------------------------------------------------------------------
+
+
+def describe_ticket(settings: Settings, view: TicketView, now: datetime | None = None) -> str:
+    """A ticket's live state as `/sla <id>` shows it: status, tier, owner, each target."""
+    owner = view.assignee or view.acknowledged_by or "nobody yet"
+    lines = [
+        f"*<{ticket_link(settings, view.ticket_id)}|{_mrkdwn(view.ticket_id)}>* · "
+        f"{view.priority} · {_mrkdwn(view.customer)}: {_mrkdwn(view.subject)}",
+        f"Status: *{view.status.value}* · Tier: *{view.tier.label}* · Owner: {_mrkdwn(owner)}",
+    ]
+    for target in describe_targets(view, now):
+        if target.deadline is None:  # met, or paused
+            lines.append(f"{target.label}: {target.left}")
+        else:
+            lines.append(f"{target.label}: due {target.due} ({target.left})")
+    if view.breached:
+        lines.append(":warning: an SLA target is breached")
+    return "\n".join(lines)
+
+
+def _one_line(settings: Settings, view: TicketView, now: datetime) -> str:
+    running = [(t.deadline, t) for t in describe_targets(view, now) if t.deadline is not None]
+    nearest = min(running, key=lambda pair: pair[0], default=(None, None))[1]
+    due = f" · {nearest.label.lower()} {nearest.left}" if nearest else ""
+    return (
+        f"• <{ticket_link(settings, view.ticket_id)}|{_mrkdwn(view.ticket_id)}> {view.priority} "
+        f"{_mrkdwn(view.subject)} · {view.status.value} at {view.tier.label}{due}"
+    )
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text}
+
+
+# ----- the cockpit ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where a verdict goes: the interaction's response_url, else an ephemeral message."""
+
+    user_id: str
+    response_url: str | None = None
+    channel_id: str | None = None
+
+
+class SlackCockpit:
+    """What the Slack routes call; built once per API app (deps.AppState)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        temporal: Callable[[], Awaitable[Client]],
+        slack: AsyncWebClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.temporal = temporal
+        self.agreements = AgreementVersions(engine)
+        self.replay_guard = ReplayGuard()
+        self.slack = slack or AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_base_url,
+            retry_handlers=[],
+        )
+        self._followups: set[asyncio.Task[None]] = set()
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        verify_slack_request(
+            self.settings.slack_signing_secret.get_secret_value(),
+            self.replay_guard,
+            body,
+            headers,
+        )
+
+    # -- answering the clicker --
+
+    async def reply(self, to: ReplyTo, text: str) -> None:
+        """Tell the clicker alone: response_url when Slack gave one, else chat.postEphemeral."""
+        try:
+            if to.response_url:
+                async with httpx.AsyncClient(timeout=RESPONSE_TIMEOUT_SECONDS) as http:
+                    answer = await http.post(
+                        to.response_url, json={**ephemeral(text), "replace_original": False}
+                    )
+                    answer.raise_for_status()
+            elif to.channel_id:
+                await self.slack.chat_postEphemeral(
+                    channel=to.channel_id, user=to.user_id, text=text
+                )
+            else:
+                log.warning("no way to tell Slack user %s: %s", to.user_id, text)
+        except (httpx.HTTPError, SlackApiError) as exc:
+            log.warning("could not tell Slack user %s %r: %s", to.user_id, text, exc)
+
+    async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Contact | None]:
+        """The ticket, and the contact of its pinned matrix with this Slack user id."""
+        view = await get_ticket(await self.temporal(), ticket_id)
+        agreement = await self.agreements.get(view.agreement_version)
+        found = agreement.escalation.find_contact(slack_user_id=user_id)
+        return view, found[1] if found else None
+
+    @staticmethod
+    def _not_in_matrix(view: TicketView) -> str:
+        return (
+            f"you are not in the escalation matrix of ticket {view.ticket_id} "
+            f"(agreement version {view.agreement_version}); nothing was done"
+        )
+
+    async def _run(self, to: ReplyTo, ticket_id: str, action: str, text: str = "") -> None:
+        try:
+            view, contact = await self._person(ticket_id, to.user_id)
+            if contact is None:
+                await self.reply(to, self._not_in_matrix(view))
+                return
+            command = build_command(action, actor_name(contact), text)
+            after = await run_command(await self.temporal(), ticket_id, command)
+        except CommandRefused as exc:
+            await self.reply(to, f"refused: {exc.message}")
+        except TicketError as exc:
+            await self.reply(to, f"failed: {exc.message}")
+        except Exception as exc:
+            log.exception("Slack %s on ticket %s failed", action, ticket_id)
+            await self.reply(to, f"failed: {type(exc).__name__}: {exc}")
+        else:
+            log.info("Slack user %s: %s ticket %s", to.user_id, action, ticket_id)
+            await self.reply(to, done_text(action, after))
+
+    # -- interactions (run after Slack got its 200) --
+
+    async def on_block_action(self, payload: dict[str, Any]) -> None:
+        user_id = str((payload.get("user") or {}).get("id") or "")
+        channel_id = (payload.get("channel") or {}).get("id") or (
+            payload.get("container") or {}
+        ).get("channel_id")
+        to = ReplyTo(user_id, payload.get("response_url"), channel_id)
+        for action in payload.get("actions") or []:
+            action_id, ticket_id = action.get("action_id"), str(action.get("value") or "")
+            if action_id not in BUTTON_COMMANDS:
+                log.info("ignoring Slack action %r", action_id)
+                continue
+            if not _TICKET_ID.match(ticket_id):
+                await self.reply(to, f"failed: {ticket_id!r} is not a ticket id")
+                continue
+            if action_id in NEEDS_TEXT:
+                await self._open_modal(payload, to, action_id, ticket_id)
+            else:
+                await self._run(to, ticket_id, action_id)
+
+    async def _open_modal(
+        self, payload: dict[str, Any], to: ReplyTo, action: str, ticket_id: str
+    ) -> None:
+        """Check the clicker belongs to the ticket's matrix, then ask for the text (the
+        trigger id is good for 3 s, so this runs first thing after the 200)."""
+        try:
+            view, contact = await self._person(ticket_id, to.user_id)
+        except TicketError as exc:
+            await self.reply(to, f"failed: {exc.message}")
+            return
+        if contact is None:
+            await self.reply(to, self._not_in_matrix(view))
+            return
+        modal = command_modal(action, view, response_url=to.response_url, channel_id=to.channel_id)
+        try:
+            await self.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=modal)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response else exc
+            await self.reply(to, f"failed: could not open the {action} form: {error}")
+
+    async def on_view_submission(self, payload: dict[str, Any]) -> None:
+        metadata = modal_metadata(payload)
+        user_id = str((payload.get("user") or {}).get("id") or "")
+        to = ReplyTo(user_id, metadata.get("response_url"), metadata.get("channel_id"))
+        ticket_id, action = str(metadata["ticket_id"]), str(metadata["command"])
+        await self._run(to, ticket_id, action, modal_text(payload))
+
+    # -- /sla --
+
+    async def slash(self, form: dict[str, str]) -> dict[str, Any]:
+        """`/sla <ticket-id>`: that ticket's live state; `/sla`: the caller's open tickets.
+        Answered at once; if Temporal is slow the answer follows through response_url."""
+        work = asyncio.ensure_future(self._slash_text(form))
+        done, _ = await asyncio.wait({work}, timeout=SLASH_BUDGET_SECONDS)
+        if done:
+            return ephemeral(work.result())
+        to = ReplyTo(form.get("user_id", ""), form.get("response_url"), form.get("channel_id"))
+        follow = asyncio.ensure_future(self._follow_up(work, to))
+        self._followups.add(follow)
+        follow.add_done_callback(self._followups.discard)
+        return ephemeral("working on it…")
+
+    async def _follow_up(self, work: asyncio.Future[str], to: ReplyTo) -> None:
+        await self.reply(to, await work)
+
+    async def _slash_text(self, form: dict[str, str]) -> str:
+        text, user_id = form.get("text", "").strip(), form.get("user_id", "")
+        try:
+            if text:
+                ticket_id = text
+                if not _TICKET_ID.match(ticket_id):
+                    return f"{ticket_id!r} is not a ticket id. Usage: `/sla [ticket-id]`"
+                try:
+                    view = await get_ticket(await self.temporal(), ticket_id)
+                except TicketNotFound:
+                    return f"no ticket {ticket_id}"
+                return describe_ticket(self.settings, view)
+            return await self._my_tickets(user_id)
+        except TicketError as exc:
+            return f"failed: {exc.message}"
+        except Exception as exc:
+            log.exception("/sla %r failed", text)
+            return f"failed: {type(exc).__name__}: {exc}"
+
+    async def _my_tickets(self, user_id: str) -> str:
+        """Open tickets whose assignee or acknowledger is the caller, as each ticket's pinned
+        matrix knows the caller."""
+        client = await self.temporal()
+        found = await asyncio.gather(
+            *(
+                list_tickets(client, TicketFilter(status=s), limit=MY_TICKETS_LIMIT, detail=True)
+                for s in OPEN_STATUSES
+            )
+        )
+        mine: dict[str, TicketView] = {}
+        known = False
+        for listing in found:
+            for summary in listing.tickets:
+                view = summary.detail
+                if view is None or view.status not in OPEN_STATUSES:
+                    continue
+                agreement = await self.agreements.get(view.agreement_version)
+                match = agreement.escalation.find_contact(slack_user_id=user_id)
+                if match is None:
+                    continue
+                known = True
+                contact = match[1]
+                if is_person(view.assignee, contact) or is_person(view.acknowledged_by, contact):
+                    mine[view.ticket_id] = view
+        if not known:
+            current = await self.agreements.in_force()
+            if current.escalation.find_contact(slack_user_id=user_id) is None:
+                return "you are not in the escalation matrix, so no ticket can be yours"
+        if not mine:
+            return "no open ticket is yours (assigned to you or acknowledged by you)"
+        now = datetime.now(UTC)
+        ordered = sorted(mine.values(), key=lambda v: (v.priority, -v.tier.rank, v.ticket_id))
+        header = f"{len(ordered)} open ticket{'s' if len(ordered) != 1 else ''} of yours:"
+        return "\n".join([header, *(_one_line(self.settings, v, now) for v in ordered)])
