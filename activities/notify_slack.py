@@ -164,6 +164,10 @@ def render_slack(
     return _cut(text, 3000), blocks
 
 
+METADATA_EVENT = "slaflow_notification"
+"""Slack message-metadata event type carrying each post's idempotency key."""
+
+
 def _retry_after(error: SlackApiError) -> timedelta:
     headers = getattr(error.response, "headers", None) or {}
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
@@ -219,8 +223,23 @@ class SlackActivities:
         if stored is not None:
             return SlackReceipt.model_validate({**stored, "duplicate": True})
 
+        if activity.info().attempt > 1:
+            # An earlier attempt may have posted and died before recording it: Slack knows.
+            found = await self._already_posted(request)
+            if found is not None:
+                await self._record(request, found)
+                return found.model_copy(update={"duplicate": True})
+
         text, blocks = render_slack(self.settings, request)
-        arguments: dict[str, Any] = {"channel": request.channel, "text": text, "blocks": blocks}
+        arguments: dict[str, Any] = {
+            "channel": request.channel,
+            "text": text,
+            "blocks": blocks,
+            "metadata": {
+                "event_type": METADATA_EVENT,
+                "event_payload": {"idempotency_key": request.idempotency_key},
+            },
+        }
         if request.thread_ts:
             arguments["thread_ts"] = request.thread_ts
         try:
@@ -234,6 +253,10 @@ class SlackActivities:
             ) from error
 
         receipt = SlackReceipt(channel=str(response["channel"]), ts=str(response["ts"]))
+        await self._record(request, receipt)
+        return receipt
+
+    async def _record(self, request: SlackNotification, receipt: SlackReceipt) -> None:
         await asyncio.to_thread(
             store_receipt,
             self.engine,
@@ -242,4 +265,32 @@ class SlackActivities:
             request.ticket.ticket_id,
             receipt.model_dump(mode="json"),
         )
-        return receipt
+
+    async def _already_posted(self, request: SlackNotification) -> SlackReceipt | None:
+        """The message an earlier attempt posted, found by the idempotency key in its metadata
+        (needs the channels:history scope). Only retries ask, so a first post costs nothing."""
+        try:
+            if request.thread_ts:
+                response = await self.client.conversations_replies(
+                    channel=request.channel,
+                    ts=request.thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                )
+            else:
+                response = await self.client.conversations_history(
+                    channel=request.channel, include_all_metadata=True, limit=100
+                )
+        except SlackApiError as error:
+            raise _classify(error, request.channel) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ApplicationError(
+                f"Slack unreachable reading {request.channel}: {type(error).__name__}: {error}",
+                type="SlackUnavailable",
+            ) from error
+        channel = str(response.get("channel") or request.channel)
+        for message in response.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("idempotency_key") == request.idempotency_key:
+                return SlackReceipt(channel=channel, ts=str(message["ts"]))
+        return None

@@ -76,6 +76,7 @@ class StoredMessage:
     thread_ts: str | None = None
     ephemeral_to: str | None = None
     edited_ts: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -252,6 +253,13 @@ def _token(request: Request, args: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """Message metadata arrives as an object (JSON body) or a JSON string (form body)."""
+    if isinstance(value, str) and value:
+        value = json.loads(value)
+    return value if isinstance(value, dict) else None
+
+
 def _message_json(message: StoredMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "type": "message",
@@ -267,6 +275,8 @@ def _message_json(message: StoredMessage) -> dict[str, Any]:
         payload["thread_ts"] = message.thread_ts
     if message.edited_ts:
         payload["edited"] = {"user": message.user, "ts": message.edited_ts}
+    if message.metadata is not None:
+        payload["metadata"] = message.metadata
     return payload
 
 
@@ -476,6 +486,7 @@ def create_slack_standin(
                 user=BOT_USER_ID,
                 thread_ts=str(args["thread_ts"]) if args.get("thread_ts") else None,
                 ephemeral_to=str(user) if ephemeral else None,
+                metadata=_metadata(args.get("metadata")),
             )
             state.messages.append(message)
         if ephemeral:
@@ -503,6 +514,31 @@ def create_slack_standin(
                 found.blocks = args["blocks"]
             found.edited_ts = state.next_ts()
         return _ok(channel=channel_id, ts=found.ts, text=found.text, message=_message_json(found))
+
+    def conversation(args: dict[str, Any], replies: bool) -> JSONResponse:
+        """conversations.history (top-level messages, newest first) and conversations.replies
+        (a thread, parent first); metadata only with include_all_metadata, as in Slack."""
+        channel_id = state.resolve_channel(str(args.get("channel") or ""))
+        if channel_id is None:
+            return _error("channel_not_found")
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        with state.lock:
+            visible = [m for m in state.messages if m.channel == channel_id and not m.ephemeral_to]
+        if replies:
+            parent = str(args.get("ts") or "")
+            found = [m for m in visible if parent in (m.ts, m.thread_ts)]
+            if not found:
+                return _error("thread_not_found")
+        else:
+            found = [m for m in reversed(visible) if m.thread_ts in (None, m.ts)]
+        shown = []
+        for message in found[:limit]:
+            payload = _message_json(message)
+            if not with_metadata:
+                payload.pop("metadata", None)
+            shown.append(payload)
+        return _ok(messages=shown, has_more=len(found) > limit)
 
     def users_info(args: dict[str, Any]) -> JSONResponse:
         user = state.user(str(args.get("user") or ""))
@@ -568,6 +604,8 @@ def create_slack_standin(
         "chat.postMessage": lambda args: post_message(args, ephemeral=False),
         "chat.postEphemeral": lambda args: post_message(args, ephemeral=True),
         "chat.update": update_message,
+        "conversations.history": lambda args: conversation(args, replies=False),
+        "conversations.replies": lambda args: conversation(args, replies=True),
         "users.info": users_info,
         "views.open": views_open,
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.db import create_tables, make_engine
 from activities.notify_slack import SlackActivities
 from activities.tables import NotificationRow
 from slaflow.notifications import SlackNotification, SlackReceipt
@@ -227,3 +230,36 @@ async def test_unreachable_slack_is_retryable(
         await _post(settings, engine, _request(ticket, notice))
     assert caught.value.non_retryable is False
     assert caught.value.type == "SlackUnavailable"
+
+
+async def test_a_retry_finds_the_post_an_earlier_attempt_made_but_never_recorded(
+    slack: SlackStandin,
+    engine: Engine,
+    tmp_path: Path,
+    settings_for: SettingsFactory,
+    ticket: TicketView,
+    notice: Notice,
+) -> None:
+    """The worker died between Slack's answer and the receipt write: the retry asks Slack
+    (message metadata carries the idempotency key) and posts nothing twice."""
+    settings = settings_for(slack_base_url=slack.base_url)
+    forgetful = make_engine(f"sqlite:///{tmp_path / 'lost.db'}")  # the row that never got written
+    create_tables(forgetful)
+    root = await _post(settings, forgetful, _request(ticket, notice))
+    reply_request = _request(ticket, notice, key=KEY + "/2", channel=root.channel,
+                             thread_ts=root.ts)  # fmt: skip
+    reply = await _post(settings, forgetful, reply_request)
+
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    activities = SlackActivities(settings, engine)
+    again_root = await retry.run(activities.post_slack, _request(ticket, notice))
+    again_reply = await retry.run(activities.post_slack, reply_request)
+
+    assert (again_root.ts, again_root.duplicate) == (root.ts, True)
+    assert (again_reply.ts, again_reply.duplicate) == (reply.ts, True)
+    assert len(await _messages(slack)) == 2
+    with Session(engine) as session:  # and now it is recorded
+        assert session.get(NotificationRow, KEY) is not None
+    fresh = await retry.run(activities.post_slack, _request(ticket, notice, key=KEY + "/new"))
+    assert fresh.duplicate is False and len(await _messages(slack)) == 3
