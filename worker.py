@@ -20,18 +20,21 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 from activities.agreement_store import seed_agreement
+from activities.amendments import AmendmentActivities
 from activities.db import create_tables, make_engine
 from activities.facts import FactsActivities
+from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
 from activities.notify_slack import SlackActivities
 from activities.terms import TermsActivities
 from slaflow.settings import Settings, get_settings
 from starter.temporal_client import connect
+from workflows.amendment import AmendmentWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("slaflow.worker")
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow,)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, AmendmentWorkflow)
 
 
 def activities_for(settings: Settings, engine: Engine) -> list[Any]:
@@ -40,7 +43,18 @@ def activities_for(settings: Settings, engine: Engine) -> list[Any]:
     facts = FactsActivities(engine)
     email = EmailActivities(settings, engine)
     slack = SlackActivities(settings, engine)
-    return [terms.pin_terms, facts.record_ticket_facts, email.send_email, slack.post_slack]
+    amendments = AmendmentActivities(engine)
+    amendment_notices = AmendmentNotifyActivities(email, slack)
+    return [
+        terms.pin_terms,
+        facts.record_ticket_facts,
+        email.send_email,
+        slack.post_slack,
+        amendments.amendment_impact,
+        amendments.commit_amendment,
+        amendment_notices.send_amendment_email,
+        amendment_notices.post_amendment_slack,
+    ]
 
 
 def build_worker(

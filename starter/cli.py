@@ -577,5 +577,214 @@ def agreement_check(
     typer.echo(_summary(agreement))
 
 
+# ----- amendments -----------------------------------------------------------------------------
+
+amendment_app = typer.Typer(
+    help="Propose, follow and sign agreement amendments.", no_args_is_help=True
+)
+app.add_typer(amendment_app, name="amendment")
+SignerEmail = Annotated[str, typer.Option("--as", help="Your email (a signatory or the proposer).")]
+AmendmentIdArg = Annotated[str, typer.Argument(metavar="ID", help="The amendment id.")]
+
+
+def _signatory(spec: str) -> dict[str, Any]:
+    """`role:name:email[:slack]` as a signatory."""
+    parts = spec.split(":")
+    if len(parts) not in (3, 4) or not all(parts[:3]):
+        fail(f"--signatory: expected role:name:email[:slack_user_id], got {spec!r}")
+    role, name, email = parts[:3]
+    return {
+        "role": role,
+        "name": name,
+        "email": email,
+        "slack_user_id": parts[3] if len(parts) == 4 and parts[3] else None,
+    }
+
+
+def _show_amendment(view: Any, as_json: bool) -> None:
+    from activities.notify_amendment import impact_lines
+
+    if as_json:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    lines = [
+        f"amendment {view.amendment_id}  {view.status.value}  revision {view.revision}",
+        f"  amends version {view.amends_version}; proposed by {view.proposer}",
+        f"  rationale: {view.rationale}",
+        f"  deadline: {_when(view.deadline)}   effective: "
+        + (_when(view.effective_from) if view.effective_from else "on sign-off"),
+        f"  moves open tickets: {'yes' if view.moves_open_tickets else 'no'}",
+    ]
+    if view.closed_reason:
+        lines.append(f"  closed: {view.closed_reason}")
+    rows = [["SIGNATORY", "ROLE", "EMAIL", "DECISION", "AT", "COMMENT"]] + [
+        [
+            d.signatory.name,
+            d.signatory.role,
+            d.signatory.email,
+            d.decision or "awaited",
+            _when(d.at),
+            d.comment,
+        ]
+        for d in view.signatories
+    ]
+    lines += ["", *("  " + line for line in _rows(rows)), ""]
+    lines += ["  " + line for line in impact_lines(view)]
+    typer.echo("\n".join(lines))
+
+
+@amendment_app.command("propose")
+def amendment_propose(
+    file: Annotated[Path, typer.Argument(help="The proposed agreement, whole (YAML or JSON).")],
+    amendment_id: Annotated[str, typer.Option("--id", help="The amendment id.")],
+    deadline: Annotated[datetime, typer.Option(help="Sign-off deadline (ISO 8601, UTC if naive).")],
+    signatory: Annotated[
+        list[str], typer.Option(help="role:name:email[:slack_user_id]; repeat for each party.")
+    ],
+    proposer: Annotated[str, typer.Option(help="Your email.")],
+    rationale: Annotated[str, typer.Option()],
+    amends_version: Annotated[int, typer.Option(help="The version this amends.")],
+    effective: Annotated[
+        datetime | None, typer.Option(help="When it takes effect; default: on sign-off.")
+    ] = None,
+    moves_open_tickets: Annotated[bool, typer.Option("--moves-open-tickets")] = False,
+    remind_every: Annotated[str, typer.Option(help="Reminder interval, e.g. 1d.")] = "1d",
+    as_json: JsonFlag = False,
+) -> None:
+    """Propose an amendment; every signatory is asked by email and Slack."""
+    from activities.db import create_tables, make_engine
+    from slaflow.agreement_file import AgreementFileError, load_agreement
+    from slaflow.amendments import AmendmentProposal
+    from starter import amendments_service
+
+    try:
+        agreement = load_agreement(file)
+    except AgreementFileError as exc:
+        fail(str(exc))
+
+    def aware(value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    try:
+        proposal = AmendmentProposal.model_validate(
+            {
+                "amendment_id": amendment_id,
+                "proposer": proposer,
+                "agreement": agreement,
+                "rationale": rationale,
+                "signatories": [_signatory(s) for s in signatory],
+                "deadline": aware(deadline),
+                "effective_from": aware(effective) if effective else None,
+                "moves_open_tickets": moves_open_tickets,
+                "amends_version": amends_version,
+                "remind_every": remind_every,
+            }
+        )
+    except ValidationError as exc:
+        fail(
+            "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+        )
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        create_tables(engine)
+        view = with_temporal(
+            lambda c: amendments_service.propose(c, settings.task_queue, engine, proposal)
+        )
+    finally:
+        engine.dispose()
+    if not as_json:
+        typer.echo(f"proposed amendment {amendment_id}\n")
+    _show_amendment(view, as_json)
+
+
+@amendment_app.command("show")
+def amendment_show(amendment_id: AmendmentIdArg, as_json: JsonFlag = False) -> None:
+    """An amendment's live state: status, revision, each decision, deadline, impact."""
+    from starter import amendments_service
+
+    _show_amendment(
+        with_temporal(lambda c: amendments_service.get_amendment(c, amendment_id)), as_json
+    )
+
+
+@amendment_app.command("list")
+def amendment_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100, as_json: JsonFlag = False
+) -> None:
+    """Amendments known to Temporal visibility, newest first."""
+    from starter import amendments_service
+
+    found = with_temporal(lambda c: amendments_service.list_amendments(c, limit=limit))
+    if as_json:
+        typer.echo(found.model_dump_json(indent=2))
+        return
+    rows = [["ID", "STATUS", "REVISION", "AMENDS", "DEADLINE", "PROPOSER"]] + [
+        [
+            a.amendment_id,
+            a.detail.status.value if a.detail else a.workflow_status,
+            str(a.detail.revision) if a.detail else "-",
+            f"v{a.detail.amends_version}" if a.detail else "-",
+            _when(a.detail.deadline) if a.detail else "-",
+            a.detail.proposer if a.detail else "-",
+        ]
+        for a in found.amendments
+    ]
+    typer.echo("\n".join(_rows(rows)) if found.amendments else "no amendments")
+
+
+def _amendment_decision(amendment_id: str, command: Any, as_json: bool) -> None:
+    from starter import amendments_service
+
+    view = with_temporal(lambda c: amendments_service.decide(c, amendment_id, command))
+    _show_amendment(view, as_json)
+
+
+@amendment_app.command("approve")
+def amendment_approve(
+    amendment_id: AmendmentIdArg,
+    by: SignerEmail,
+    comment: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Approve (sign) an amendment as a signatory."""
+    from slaflow.amendments import Approve
+
+    _amendment_decision(amendment_id, Approve(by=by, comment=comment), as_json)
+
+
+@amendment_app.command("reject")
+def amendment_reject(
+    amendment_id: AmendmentIdArg,
+    by: SignerEmail,
+    comment: Annotated[str, typer.Option(help="Why (required).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject an amendment as a signatory; it closes as rejected."""
+    from slaflow.amendments import Reject
+
+    try:
+        command = Reject(by=by, comment=comment)
+    except ValidationError:
+        fail("--comment: a rejection needs a comment")
+    _amendment_decision(amendment_id, command, as_json)
+
+
+@amendment_app.command("withdraw")
+def amendment_withdraw(
+    amendment_id: AmendmentIdArg,
+    by: SignerEmail,
+    reason: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Withdraw an amendment as its proposer."""
+    from slaflow.amendments import Withdraw
+
+    _amendment_decision(amendment_id, Withdraw(by=by, reason=reason), as_json)
+
+
 if __name__ == "__main__":
     app()

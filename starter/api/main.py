@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from slaflow.settings import Settings, get_settings
 from starter.api import errors
 from starter.api.deps import app_state, build_state, startup
-from starter.api.routers import agreement, health, slack, tickets
+from starter.api.routers import agreement, amendments, health, slack, tickets
 
 DESCRIPTION = """\
 Intake and live state of tickets whose SLA clocks run as Temporal workflows.
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agreement.router)
     app.include_router(health.router)
     app.include_router(slack.router)
+    app.include_router(amendments.router)
     return app
 
 

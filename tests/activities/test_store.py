@@ -164,6 +164,9 @@ def test_add_version_numbers_on(store_engine: Engine) -> None:
     assert agreement_of(stored) == agreement
     with pytest.raises(NoAgreementError):
         version(store_engine, 4)
+    shown = agreement_api.one_version(2, store_engine)  # what GET /agreement/versions/2 answers
+    assert shown.signatures == signatures and shown.diff == diff
+    assert [v.signatures for v in agreement_api.versions(store_engine)] == [[], signatures, []]
 
 
 def _three_versions(engine: Engine) -> None:

@@ -13,13 +13,16 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.amendment import AmendmentWorkflow
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
 
 def test_histories_are_committed() -> None:
-    assert len(HISTORIES) >= 8, "tests/histories holds the saved histories of the workflow tests"
+    names = [p.name for p in HISTORIES]
+    assert sum(n.startswith("ticket-") for n in names) >= 10, "ticket workflow histories"
+    assert sum(n.startswith("amendment-") for n in names) >= 8, "amendment workflow histories"
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -29,6 +32,8 @@ def load(path: Path) -> WorkflowHistory:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[TicketWorkflow, AmendmentWorkflow], data_converter=pydantic_data_converter
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

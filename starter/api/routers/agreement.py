@@ -4,10 +4,10 @@ blocks, so FastAPI runs them on its thread pool)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from activities import agreement_store as store
 from activities.tables import AgreementVersionRow
@@ -22,31 +22,29 @@ class VersionSummary(BaseModel):
     number: int
     effective_from: AwareDatetime
     created_at: AwareDatetime
-    source: str
-    signatures: int
+    source: str = Field(description="file:<path> for the seed, amendment:<id> when signed.")
+    signatures: list[dict[str, Any]] = Field(description="Who signed, when, with what comment.")
 
 
 class AgreementVersion(VersionSummary):
     document: Agreement
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes for values written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    diff: list[dict[str, Any]] = Field(description="Changes against the version it replaced.")
 
 
 def _summary(row: AgreementVersionRow) -> VersionSummary:
     return VersionSummary(
         number=row.number,
-        effective_from=_aware(row.effective_from),
-        created_at=_aware(row.created_at),
+        effective_from=row.effective_from,
+        created_at=row.created_at,
         source=row.source,
-        signatures=len(row.signatures or []),
+        signatures=list(row.signatures or []),
     )
 
 
 def _full(row: AgreementVersionRow) -> AgreementVersion:
-    return AgreementVersion(**_summary(row).model_dump(), document=store.agreement_of(row))
+    return AgreementVersion(
+        **_summary(row).model_dump(), document=store.agreement_of(row), diff=list(row.diff or [])
+    )
 
 
 @router.get(

@@ -1,0 +1,209 @@
+"""Amendment operations shared by the HTTP API and the CLI.
+
+Failures leave as `TicketError` subclasses (the API's error handler already answers those with
+their `http_status` and `{"detail": ...}`; the CLI prints the message and exits 1).
+
+Listing goes through Temporal visibility (`WorkflowType = 'AmendmentWorkflow'`), then asks each
+amendment's workflow for its live state: amendments are few, visibility already knows every
+running and recently closed one, and a second table would be a second truth that can drift
+from the workflow's. The lasting record of a signed amendment is in the database regardless:
+its agreement version (document, signatures, diff) and `amendment_commits` (revision, rationale,
+moves_open_tickets). Closed amendments drop out of the list after the namespace's retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import Engine
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities import agreement_store
+from slaflow.amendments import (
+    STATE_QUERY,
+    WORKFLOW_ID_PREFIX,
+    AmendmentCommand,
+    AmendmentProposal,
+    AmendmentStatus,
+    AmendmentView,
+    command_name,
+    workflow_id_for,
+)
+from starter.tickets_service import (
+    CommandRefused,
+    NoAnswer,
+    NotReady,
+    TemporalUnavailable,
+    TicketError,
+    TicketNotFound,
+)
+from workflows.amendment import AmendmentInput
+
+WORKFLOW_TYPE = "AmendmentWorkflow"
+ANSWER_TIMEOUT = timedelta(seconds=30)
+DETAIL_CONCURRENCY = 8
+
+T = TypeVar("T")
+
+
+class ProposalRefused(TicketError):
+    """A proposal that is well-formed but cannot start (deadline past, unknown version)."""
+
+    http_status = 422
+
+
+class AmendmentExists(TicketError):
+    http_status = 409
+
+
+class AmendmentSummary(BaseModel):
+    amendment_id: str
+    workflow_status: str = Field(description="running, completed, failed, terminated, ...")
+    started_at: AwareDatetime | None
+    closed_at: AwareDatetime | None
+    detail: AmendmentView | None = Field(None, description="Live state, when it answered.")
+
+
+class AmendmentList(BaseModel):
+    query: str
+    count: int
+    amendments: list[AmendmentSummary]
+
+
+@asynccontextmanager
+async def _translated(amendment_id: str) -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(ANSWER_TIMEOUT.total_seconds()):
+            yield
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise CommandRefused(message) from exc
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        raise NoAnswer(
+            f"amendment {amendment_id}: no worker answered within "
+            f"{ANSWER_TIMEOUT.total_seconds():g}s"
+        ) from exc
+    except WorkflowQueryFailedError as exc:
+        raise NotReady(f"amendment {amendment_id} cannot answer yet: {exc}") from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise TicketNotFound(f"amendment {amendment_id} not found") from exc
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise TemporalUnavailable(f"cannot reach Temporal: {exc.message}") from exc
+        raise
+
+
+async def _answered(amendment_id: str, call: Awaitable[T]) -> T:
+    async with _translated(amendment_id):
+        return await call
+
+
+def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -> None:
+    """What the model cannot check alone: the deadline is ahead and the version exists."""
+    if proposal.deadline <= now:
+        raise ProposalRefused(f"deadline: {proposal.deadline.isoformat()} is not in the future")
+    if proposal.effective_from is not None and proposal.effective_from < now:
+        raise ProposalRefused(
+            f"effective_from: {proposal.effective_from.isoformat()} is in the past"
+        )
+    try:
+        agreement_store.version(engine, proposal.amends_version)
+    except agreement_store.NoAgreementError as exc:
+        raise ProposalRefused(f"amends_version: {exc}") from exc
+
+
+async def propose(
+    client: Client, task_queue: str, engine: Engine, proposal: AmendmentProposal
+) -> AmendmentView:
+    """Start the amendment's workflow (refusing an invalid or duplicate one) and answer its
+    first state."""
+    await asyncio.to_thread(check_proposal, engine, proposal, datetime.now(UTC))
+    async with _translated(proposal.amendment_id):
+        try:
+            handle = await client.start_workflow(
+                WORKFLOW_TYPE,
+                AmendmentInput(proposal=proposal),
+                id=workflow_id_for(proposal.amendment_id),
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"amendment of v{proposal.amends_version}: {proposal.rationale}"[
+                    :200
+                ],
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise AmendmentExists(f"amendment {proposal.amendment_id} already exists") from exc
+        return await handle.query(STATE_QUERY, result_type=AmendmentView)
+
+
+async def get_amendment(client: Client, amendment_id: str) -> AmendmentView:
+    handle = client.get_workflow_handle(workflow_id_for(amendment_id))
+    return await _answered(amendment_id, handle.query(STATE_QUERY, result_type=AmendmentView))
+
+
+async def decide(client: Client, amendment_id: str, command: AmendmentCommand) -> AmendmentView:
+    """Run one decision as an update; a refusal raises `CommandRefused` saying why."""
+    handle = client.get_workflow_handle(workflow_id_for(amendment_id))
+    try:
+        return await _answered(
+            amendment_id,
+            handle.execute_update(command_name(command), command, result_type=AmendmentView),
+        )
+    except TicketNotFound:
+        # an update on a closed workflow is NOT_FOUND too: say why it was refused
+        try:
+            view = await get_amendment(client, amendment_id)
+        except TicketError:
+            raise TicketNotFound(f"amendment {amendment_id} not found") from None
+        raise CommandRefused(
+            f"amendment {amendment_id} is closed ({view.status.value}: {view.closed_reason})"
+        ) from None
+
+
+def _status(status: WorkflowExecutionStatus | None) -> str:
+    return status.name.lower() if status is not None else "unknown"
+
+
+async def list_amendments(
+    client: Client, *, status: AmendmentStatus | None = None, limit: int = 100
+) -> AmendmentList:
+    """Newest first, each with its live state (filtered by `status` when given)."""
+    query = f"WorkflowType = '{WORKFLOW_TYPE}'"
+    async with _translated("list"):
+        found = [
+            AmendmentSummary(
+                amendment_id=e.id.removeprefix(WORKFLOW_ID_PREFIX),
+                workflow_status=_status(e.status),
+                started_at=e.start_time,
+                closed_at=e.close_time,
+            )
+            async for e in client.list_workflows(query, limit=limit)
+        ]
+    gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+    async def fill(summary: AmendmentSummary) -> None:
+        async with gate:
+            try:
+                summary.detail = await get_amendment(client, summary.amendment_id)
+            except TicketError:
+                summary.detail = None
+
+    await asyncio.gather(*(fill(a) for a in found))
+    if status is not None:
+        found = [a for a in found if a.detail is not None and a.detail.status is status]
+    return AmendmentList(query=query, count=len(found), amendments=found)

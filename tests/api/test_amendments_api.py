@@ -1,0 +1,96 @@
+"""Amendment proposals the API must refuse (422, naming the reason) before reaching Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from slaflow.settings import Settings
+from starter.api.deps import app_state
+from starter.api.main import create_app
+from tests.api.test_api_validation import MustNotConnect
+from tests.factories import agreement_doc
+
+
+def proposal(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "amendment_id": "A-1",
+        "proposer": "pat@example.com",
+        "agreement": agreement_doc(),
+        "rationale": "tighter P1",
+        "signatories": [{"name": "Cora", "role": "customer", "email": "cora@example.com"}],
+        "deadline": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "amends_version": 1,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
+    state = app_state(app)
+    state.temporal = MustNotConnect(state.settings)
+    async with app.router.lifespan_context(app):  # tables and agreement version 1
+        state.temporal = MustNotConnect(state.settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            yield client
+
+
+def _with(path: list[str], value: Any) -> dict[str, Any]:
+    body = proposal()
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            _with(["agreement", "objectives", "P5"], agreement_doc()["objectives"]["P1"]),
+            "body.agreement.objectives.P5",
+        ),
+        (
+            _with(["agreement", "objectives", "P1", "resolution", "within"], -7200),
+            "must be a positive duration",
+        ),
+        (proposal(signatories=[]), "body.signatories: List should have at least 1 item"),
+        (
+            proposal(signatories=[proposal()["signatories"][0]] * 2),
+            "signatory cora@example.com is listed twice",
+        ),
+        (proposal(deadline="2020-01-01T00:00:00Z"), "deadline: 2020-01-01T00:00:00+00:00 is not"),
+        (proposal(amends_version=7), "amends_version: agreement version 7 does not exist"),
+    ],
+    ids=["unknown priority", "negative target", "no signatories", "twice", "past", "no version"],
+)
+async def test_invalid_proposal_is_422_and_starts_nothing(
+    api: httpx.AsyncClient, body: dict[str, Any], reason: str
+) -> None:
+    answer = await api.post("/amendments", json=body)
+    assert answer.status_code == 422, answer.text
+    assert reason in answer.json()["detail"]
+
+
+async def test_reject_needs_a_comment(api: httpx.AsyncClient) -> None:
+    answer = await api.post("/amendments/A-1/reject", json={"by": "cora@example.com"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "body.comment: Field required"
+
+
+async def test_openapi_lists_the_amendment_routes(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    assert {
+        "/amendments",
+        "/amendments/{amendment_id}",
+        "/amendments/{amendment_id}/approve",
+    } <= set(paths)

@@ -1,0 +1,85 @@
+"""How AmendmentWorkflow calls its activities: names, payloads, timeouts and retries.
+
+Kept apart from `workflows/activity_calls.py` (the ticket workflow's) so the two workflows can
+change independently; the same rule holds: activities are called by name and no activity module
+is imported into workflow code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+from slaflow.agreement import Agreement
+from slaflow.amendments import AmendmentView, Change, Signatory, Signature
+from temporalio.common import RetryPolicy
+
+AMENDMENT_IMPACT = "amendment_impact"
+COMMIT_AMENDMENT = "commit_amendment"
+SEND_AMENDMENT_EMAIL = "send_amendment_email"
+POST_AMENDMENT_SLACK = "post_amendment_slack"
+
+STALE_AMENDMENT = "StaleAmendment"
+"""ApplicationError type of a commit refused because the amended version is no longer latest."""
+
+
+class ImpactRequest(BaseModel):
+    amendment_id: str
+    revision: int
+    amends_version: int
+    agreement: Agreement
+    until: AwareDatetime = Field(description="End of the window (the workflow's now).")
+
+
+class CommitRequest(BaseModel):
+    amendment_id: str
+    revision: int
+    agreement: Agreement
+    rationale: str
+    amends_version: int
+    effective_from: AwareDatetime
+    moves_open_tickets: bool
+    signatures: list[Signature]
+
+
+class CommitResult(BaseModel):
+    version: int
+    effective_from: datetime
+    diff: list[Change]
+
+
+NoticeKind = Literal["request", "reminder", "outcome"]
+
+
+class AmendmentNotice(BaseModel):
+    """One message to one person about an amendment (email, or a Slack DM to their user id)."""
+
+    idempotency_key: str = Field(description="<workflow id>/<revision>/<kind><n>/<email>/<medium>")
+    kind: NoticeKind
+    to: Signatory
+    amendment: AmendmentView
+
+
+class AmendmentEmailReceipt(BaseModel):
+    message_id: str
+    duplicate: bool = False
+
+
+class AmendmentSlackReceipt(BaseModel):
+    channel: str
+    ts: str
+    duplicate: bool = False
+
+
+STORE_TIMEOUT = timedelta(seconds=60)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+NOTIFY_DEADLINE = timedelta(hours=24)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
