@@ -27,6 +27,7 @@ from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
 from activities.notify_slack import SlackActivities
 from activities.terms import TermsActivities
+from activities.ticket_mover import TicketMoverActivities
 from slaflow.settings import Settings, get_settings
 from starter.temporal_client import connect
 from workflows.amendment import AmendmentWorkflow
@@ -37,7 +38,7 @@ log = logging.getLogger("slaflow.worker")
 WORKFLOWS: Sequence[type] = (TicketWorkflow, AmendmentWorkflow)
 
 
-def activities_for(settings: Settings, engine: Engine) -> list[Any]:
+def activities_for(settings: Settings, engine: Engine, client: Client) -> list[Any]:
     """Every activity, bound to the settings and clients it needs."""
     terms = TermsActivities(engine)
     facts = FactsActivities(engine)
@@ -45,6 +46,7 @@ def activities_for(settings: Settings, engine: Engine) -> list[Any]:
     slack = SlackActivities(settings, engine)
     amendments = AmendmentActivities(engine)
     amendment_notices = AmendmentNotifyActivities(email, slack)
+    mover = TicketMoverActivities(client)
     return [
         terms.pin_terms,
         facts.record_ticket_facts,
@@ -54,6 +56,7 @@ def activities_for(settings: Settings, engine: Engine) -> list[Any]:
         amendments.commit_amendment,
         amendment_notices.send_amendment_email,
         amendment_notices.post_amendment_slack,
+        mover.move_open_tickets,
     ]
 
 
@@ -65,7 +68,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(settings, engine),
+        activities=activities_for(settings, engine, client),
         activity_executor=ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),

@@ -22,7 +22,10 @@ class TermsActivities:
     @activity.defn(name=PIN_TERMS)
     def pin_terms(self, request: PinRequest) -> PinnedTerms:
         try:
-            row = agreement_store.version_in_force(self._engine, request.opened_at)
+            if request.version is not None:
+                row = agreement_store.version(self._engine, request.version)
+            else:
+                row = agreement_store.version_in_force(self._engine, request.opened_at)
         except agreement_store.NoAgreementError as err:
             raise ApplicationError(str(err), type="NoAgreement") from err
         agreement = agreement_store.agreement_of(row)

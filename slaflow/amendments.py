@@ -396,6 +396,16 @@ def mark_committed(state: AmendmentState, version: int, now: datetime) -> None:
     _event(state, now, "slaflow", "committed", state.closed_reason)
 
 
+def record_move(state: AmendmentState, now: datetime, moved: int, kept: int) -> None:
+    _event(
+        state,
+        now,
+        "slaflow",
+        "moved_open_tickets",
+        f"{moved} open ticket(s) moved to the new version, {kept} kept their terms",
+    )
+
+
 def mark_stale(state: AmendmentState, reason: str, now: datetime) -> None:
     _event(state, now, "slaflow", "stale", reason)
     _close(state, AmendmentStatus.STALE, now, reason)

@@ -19,6 +19,7 @@ from slaflow.tickets import (
     SYSTEM_ACTOR,
     Acknowledge,
     AddComment,
+    AdoptTerms,
     Assign,
     ChangePriority,
     Command,
@@ -45,7 +46,7 @@ from slaflow.tickets import (
     TicketView,
     workflow_id_for,
 )
-from slaflow.tiers import Tier, next_tier
+from slaflow.tiers import Priority, Tier, next_tier
 
 
 class DueKind(IntEnum):
@@ -379,6 +380,10 @@ def refusal(rt: TicketRuntime, name: str, command: Command) -> str | None:
     if rt.status is TicketStatus.CLOSED:
         return f"ticket {rt.ticket.ticket_id} is closed"
     resolved = rt.status is TicketStatus.RESOLVED
+    if isinstance(command, AdoptTerms):
+        if command.agreement_version <= rt.terms.agreement_version:
+            return f"ticket is already on agreement version {rt.terms.agreement_version}"
+        return f"ticket {rt.ticket.ticket_id} is resolved; it keeps its terms" if resolved else None
     if name == "comment":
         return None
     if name == "reopen":
@@ -499,10 +504,21 @@ def _meet(target: TargetClock, now: datetime) -> None:
         target.met_at = now
 
 
-def _change_priority(rt: TicketRuntime, command: ChangePriority, now: datetime) -> Notice:
-    """Open targets take the new objective, counted from the opening; breaches stay."""
-    old = rt.priority
-    objective = rt.terms.agreement.objective(command.priority)
+def adopt_terms(rt: TicketRuntime, terms: PinnedTerms, actor: str, now: datetime) -> Notice:
+    """Newer terms for an open ticket: open targets take the new objective counted from the
+    opening, keeping paused time; met and breached targets stay as they were."""
+    old = rt.terms.agreement_version
+    rt.terms = terms
+    _retarget(rt, rt.priority, now)
+    detail = f"agreement version {old} -> {terms.agreement_version}"
+    _record(rt, now, EventKind.TERMS_CHANGED, detail, actor=actor)
+    return _update(rt, f"Now under agreement version {terms.agreement_version}", detail)
+
+
+def _retarget(rt: TicketRuntime, priority: Priority, now: datetime) -> None:
+    """Open targets take `priority`'s objective from the pinned terms; warnings already behind
+    the recomputed clock are marked fired so they are not sent late."""
+    objective = rt.terms.agreement.objective(priority)
     for target in rt.targets:
         if target.met_at is None:
             spec = (
@@ -511,20 +527,22 @@ def _change_priority(rt: TicketRuntime, command: ChangePriority, now: datetime) 
                 else objective.resolution
             )
             target.within = spec.within
-            target.calendar = rt.terms.agreement.target_calendar(
-                command.priority, rt.ticket.channel
-            )
-    rt.priority = command.priority
-    detail = f"{old} -> {command.priority}" + (f": {command.reason}" if command.reason else "")
-    _record(rt, now, EventKind.PRIORITY_CHANGED, detail, actor=command.actor)
-    # Warnings already behind the recomputed clock are moot: mark them fired, quietly.
+            target.calendar = rt.terms.agreement.target_calendar(priority, rt.ticket.channel)
+    rt.priority = priority
     for target in rt.targets:
         if target.running and target.breached_at is None:
-            cal = _calendar(rt, target)
-            used = sla_clock.used_time(cal, target, now)
+            used = sla_clock.used_time(_calendar(rt, target), target, now)
             target.warnings_fired = [
                 p for p in _warning_percents(rt, target.kind) if target.within * p / 100 <= used
             ]
+
+
+def _change_priority(rt: TicketRuntime, command: ChangePriority, now: datetime) -> Notice:
+    """Open targets take the new objective, counted from the opening; breaches stay."""
+    old = rt.priority
+    _retarget(rt, command.priority, now)
+    detail = f"{old} -> {command.priority}" + (f": {command.reason}" if command.reason else "")
+    _record(rt, now, EventKind.PRIORITY_CHANGED, detail, actor=command.actor)
     return _update(rt, f"Priority {old} -> {command.priority} by {command.actor}", command.reason)
 
 

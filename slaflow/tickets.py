@@ -112,6 +112,7 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     PAUSED = "paused"
+    TERMS_CHANGED = "terms_changed"
     RESUMED = "resumed"
     PRIORITY_CHANGED = "priority_changed"
     COMMENTED = "commented"
@@ -254,6 +255,13 @@ class AddComment(Command):
     text: str = Field(min_length=1, max_length=20000)
 
 
+class AdoptTerms(Command):
+    """Move an open ticket to a newer agreement version (an amendment that moves open
+    tickets): targets are recomputed from the opening, elapsed and paused time kept."""
+
+    agreement_version: int = Field(ge=1)
+
+
 class Snapshot(BaseModel):
     """Argument of the read-only update that waits until a new ticket has pinned its terms."""
 
@@ -383,6 +391,7 @@ COMMANDS: dict[str, type[Command]] = {
 }
 """Each command's name (the workflow update's name and the API path segment) and argument model."""
 
+ADOPT_TERMS_UPDATE = "adopt_terms"
 STATE_QUERY = "state"
 EXPLAIN_QUERY = "explain"
 SNAPSHOT_UPDATE = "snapshot"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio.common import RetryPolicy
 
 PIN_TERMS = "pin_terms"
@@ -21,6 +21,7 @@ class PinRequest(BaseModel):
     """Which terms a ticket gets: the agreement version in force at its opening."""
 
     opened_at: datetime
+    version: int | None = Field(None, description="A given version instead of the one in force.")
 
 
 class FactsRecorded(BaseModel):

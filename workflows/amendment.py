@@ -85,6 +85,12 @@ class AmendmentWorkflow:
                 )
         if s.status is AmendmentStatus.SIGNED:
             await self._commit()
+            if (
+                s.committed_version is not None
+                and s.proposal.moves_open_tickets
+                and workflow.patched("move-open-tickets")
+            ):
+                await self._move_open_tickets(s.committed_version)
         people = [d.signatory for d in s.decisions]
         proposer = Signatory(name=s.proposal.proposer, role="proposer", email=s.proposal.proposer)
         if all(p.email.lower() != proposer.email.lower() for p in people):
@@ -119,6 +125,28 @@ class AmendmentWorkflow:
             return
         if s.revision == revision:
             s.impact, s.impact_error = report, None
+
+    async def _move_open_tickets(self, version: int) -> None:
+        """At the effective time, open tickets adopt the new version (ServiceNow's retroactive
+        start: targets recomputed from each ticket's opening, paused time kept)."""
+        s = self._s
+        assert s.effective_from is not None
+        wait = s.effective_from - workflow.now()
+        if wait > timedelta(0):
+            await workflow.sleep(wait, summary="effective time of the amendment")
+        moved = await workflow.execute_activity(
+            calls.MOVE_OPEN_TICKETS,
+            calls.MoveRequest(
+                amendment_id=s.proposal.amendment_id,
+                version=version,
+                task_queue=workflow.info().task_queue,
+            ),
+            result_type=calls.MovedTickets,
+            start_to_close_timeout=calls.MOVE_TIMEOUT,
+            heartbeat_timeout=calls.MOVE_HEARTBEAT,
+            retry_policy=calls.STORE_RETRY,
+        )
+        rules.record_move(s, workflow.now(), len(moved.moved), len(moved.kept))
 
     async def _commit(self) -> None:
         s = self._s

@@ -20,6 +20,7 @@ COMMIT_AMENDMENT = "commit_amendment"
 SEND_AMENDMENT_EMAIL = "send_amendment_email"
 POST_AMENDMENT_SLACK = "post_amendment_slack"
 
+MOVE_OPEN_TICKETS = "move_open_tickets"
 STALE_AMENDMENT = "StaleAmendment"
 """ApplicationError type of a commit refused because the amended version is no longer latest."""
 
@@ -83,3 +84,20 @@ NOTIFY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
+
+
+class MoveRequest(BaseModel):
+    """Move the open tickets on `task_queue` to agreement version `version`."""
+
+    amendment_id: str
+    version: int
+    task_queue: str
+
+
+class MovedTickets(BaseModel):
+    moved: list[str] = Field(default_factory=list)
+    kept: list[str] = Field(default_factory=list, description="Ticket and the reason it kept.")
+
+
+MOVE_TIMEOUT = timedelta(hours=1)
+MOVE_HEARTBEAT = timedelta(seconds=30)

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from slaflow.tickets import (
         Acknowledge,
         AddComment,
+        AdoptTerms,
         Assign,
         ChangePriority,
         Command,
@@ -345,6 +346,27 @@ class TicketWorkflow:
     @resume.validator
     def _check_resume(self, command: Resume) -> None:
         self._refuse("resume", command)
+
+    @workflow.update(name="adopt_terms")
+    async def adopt_terms(self, command: AdoptTerms) -> TicketView:
+        """Move to a newer agreement version (an amendment that moves open tickets)."""
+        await workflow.wait_condition(lambda: self._rt is not None)
+        self._refuse("adopt_terms", command)
+        rt = self._state()
+        terms = await workflow.execute_activity(
+            calls.PIN_TERMS,
+            calls.PinRequest(opened_at=rt.opened_at, version=command.agreement_version),
+            result_type=PinnedTerms,
+            start_to_close_timeout=calls.STORE_TIMEOUT,
+            retry_policy=calls.STORE_RETRY,
+        )
+        self._refuse("adopt_terms", command)  # again: the ticket may have moved meanwhile
+        self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
+        return machine.view(rt, workflow.now())
+
+    @adopt_terms.validator
+    def _check_adopt_terms(self, command: AdoptTerms) -> None:
+        self._refuse("adopt_terms", command)
 
     @workflow.update(name="snapshot")
     async def snapshot(self, _: Snapshot) -> TicketView:

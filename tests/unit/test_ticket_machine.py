@@ -13,6 +13,7 @@ from slaflow.ticket_machine import DueKind
 from slaflow.tickets import (
     Acknowledge,
     AddComment,
+    AdoptTerms,
     ChangePriority,
     Escalate,
     EventKind,
@@ -24,7 +25,7 @@ from slaflow.tickets import (
     TicketStatus,
 )
 from slaflow.tiers import Priority, Tier
-from tests.factories import T0, make_terms, make_ticket
+from tests.factories import T0, agreement_doc, make_agreement, make_terms, make_ticket
 
 M = timedelta(minutes=1)
 
@@ -266,3 +267,21 @@ def test_reminders_find_an_owner_named_the_way_slack_actors_are() -> None:
         sent += machine.apply_due(rt, due, now)
     reminders = [n for n in sent if n.kind is NoticeKind.REMINDER]
     assert [c.email for c in reminders[0].recipients] == ["lead1@example.com"]
+
+
+def test_adopting_newer_terms_recomputes_open_targets_from_the_opening() -> None:
+    rt = opened()
+    machine.apply_command(rt, "respond", Respond(actor="a"), T0 + 12 * M)
+    doc = agreement_doc()
+    doc["objectives"]["P1"]["resolution"]["within"] = "2h"
+    doc["objectives"]["P1"]["first_response"]["within"] = "30m"
+    newer = make_terms(make_agreement(**doc), version=2)
+    assert machine.refusal(rt, "adopt_terms", AdoptTerms(actor="x", agreement_version=2)) is None
+    machine.adopt_terms(rt, newer, "amendment A-1", T0 + 20 * M)
+    view = machine.view(rt, T0 + 20 * M)
+    assert view.agreement_version == 2
+    assert view.targets[1].deadline == T0 + 120 * M  # from the opening, not from now
+    assert view.targets[0].within_seconds == 600  # a met target keeps the terms it was met under
+    assert rt.events[-1].kind is EventKind.TERMS_CHANGED
+    refused = machine.refusal(rt, "adopt_terms", AdoptTerms(actor="x", agreement_version=2))
+    assert refused == "ticket is already on agreement version 2"

@@ -47,6 +47,8 @@ from workflows.amendment_calls import (
     AmendmentEmailReceipt,
     AmendmentNotice,
     AmendmentSlackReceipt,
+    MovedTickets,
+    MoveRequest,
 )
 
 H = timedelta(hours=1)
@@ -59,6 +61,13 @@ CORA, SAM, PAT = "cora@customer.example", "sam@example.com", "pat@example.com"
 class RecordedAmendmentNotices:
     emails: list[AmendmentNotice] = field(default_factory=list)
     slack: list[AmendmentNotice] = field(default_factory=list)
+    moves: list[tuple[MoveRequest, datetime]] = field(default_factory=list)
+
+    @activity.defn(name="move_open_tickets")
+    async def move_open_tickets(self, request: MoveRequest) -> MovedTickets:
+        """Records when tickets would be moved; the real mover is tested on the dev server."""
+        self.moves.append((request, activity.info().scheduled_time))
+        return MovedTickets(moved=["ticket-T-1"], kept=[])
 
     @activity.defn(name="send_amendment_email")
     async def send_amendment_email(self, notice: AmendmentNotice) -> AmendmentEmailReceipt:
@@ -173,6 +182,7 @@ async def harness(
             acts.commit_amendment,
             sent.send_amendment_email,
             sent.post_amendment_slack,
+            sent.move_open_tickets,
         ],
         activity_executor=ThreadPoolExecutor(4),
     ):
@@ -397,3 +407,20 @@ async def test_impact_on_seeded_closed_tickets(harness: Harness) -> None:
     assert (p2.resolution.current_percent, p2.resolution.proposed_percent) == (100.0, 50.0)
     # the approval request carried it
     assert harness.sent.emails[0].amendment.impact == impact
+
+
+async def test_an_amendment_that_moves_open_tickets_moves_them_at_its_effective_time(
+    harness: Harness,
+) -> None:
+    now = await harness.env.get_current_time()
+    effective = now + 2 * D
+    handle = await harness.propose(moves_open_tickets=True, effective_from=effective.isoformat())
+    await harness.decide(handle, "approve", Approve(by=CORA))
+    await harness.decide(handle, "approve", Approve(by=SAM))
+    result = await handle.result()
+    assert result.committed_version == 2
+    record = commit_record(harness.engine, 2)
+    assert record is not None and record.moves_open_tickets is True
+    ((request, scheduled),) = harness.sent.moves
+    assert (request.version, request.task_queue) == (2, harness.task_queue)
+    assert scheduled >= effective  # not before the new terms are in force
