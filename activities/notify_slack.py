@@ -9,6 +9,7 @@ configuration mistakes (unknown channel, bad token) stop, outages retry.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -164,6 +165,7 @@ def render_slack(
     return _cut(text, 3000), blocks
 
 
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 METADATA_EVENT = "slaflow_notification"
 """Slack message-metadata event type carrying each post's idempotency key."""
 
@@ -266,20 +268,33 @@ class SlackActivities:
             receipt.model_dump(mode="json"),
         )
 
+    async def _channel_id(self, channel: str) -> str | None:
+        """Slack reads history by channel id only; agreements may name channels "#name"."""
+        if CHANNEL_ID.match(channel):
+            return channel
+        name = channel.removeprefix("#")
+        async for page in await self.client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=1000
+        ):
+            for found in page.get("channels") or []:
+                if found.get("name") == name:
+                    return str(found["id"])
+        return None
+
     async def _already_posted(self, request: SlackNotification) -> SlackReceipt | None:
         """The message an earlier attempt posted, found by the idempotency key in its metadata
         (needs the channels:history scope). Only retries ask, so a first post costs nothing."""
         try:
+            channel = await self._channel_id(request.channel)
+            if channel is None:
+                return None  # unknown name: nothing to find, post (at least once) instead
             if request.thread_ts:
                 response = await self.client.conversations_replies(
-                    channel=request.channel,
-                    ts=request.thread_ts,
-                    include_all_metadata=True,
-                    limit=200,
+                    channel=channel, ts=request.thread_ts, include_all_metadata=True, limit=200
                 )
             else:
                 response = await self.client.conversations_history(
-                    channel=request.channel, include_all_metadata=True, limit=100
+                    channel=channel, include_all_metadata=True, limit=100
                 )
         except SlackApiError as error:
             raise _classify(error, request.channel) from error
@@ -288,7 +303,6 @@ class SlackActivities:
                 f"Slack unreachable reading {request.channel}: {type(error).__name__}: {error}",
                 type="SlackUnavailable",
             ) from error
-        channel = str(response.get("channel") or request.channel)
         for message in response.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("idempotency_key") == request.idempotency_key:

@@ -540,6 +540,11 @@ def create_slack_standin(
             shown.append(payload)
         return _ok(messages=shown, has_more=len(found) > limit)
 
+    def list_channels(args: dict[str, Any]) -> JSONResponse:
+        with state.lock:
+            channels = [{"id": cid, "name": name} for cid, name in state.channels.items()]
+        return _ok(channels=channels, response_metadata={"next_cursor": ""})
+
     def users_info(args: dict[str, Any]) -> JSONResponse:
         user = state.user(str(args.get("user") or ""))
         return _ok(user=user) if user is not None else _error("user_not_found")
@@ -605,6 +610,7 @@ def create_slack_standin(
         "chat.postEphemeral": lambda args: post_message(args, ephemeral=True),
         "chat.update": update_message,
         "conversations.history": lambda args: conversation(args, replies=False),
+        "conversations.list": list_channels,
         "conversations.replies": lambda args: conversation(args, replies=True),
         "users.info": users_info,
         "views.open": views_open,

@@ -371,10 +371,10 @@ def classify_duplicates(
     killed_at: float,
     restarted_at: float,
 ) -> Duplicates:
-    """An email duplicate is the documented limit when its first copy arrived before the kill,
-    the other after the restart, and the idempotency row was written only after the restart
-    (by the retry): the dead worker delivered it and died before recording it. SMTP offers no
-    way to ask whether a message was delivered; Slack does, so Slack duplicates always fail."""
+    """An email duplicate is the documented limit when its first copy arrived before the
+    restart (the dead worker sent it, possibly as it died), the other after it, and the
+    idempotency row was written only after the restart (by the retry). SMTP offers no way to
+    ask whether a message was delivered; Slack does, so Slack duplicates always fail."""
     found = Duplicates()
     by_message_id = {r.message_id: r for r in receipts if r.message_id}
     by_post = {r.post: r for r in receipts if r.post}
@@ -395,7 +395,7 @@ def classify_duplicates(
         )
         if (
             len(copies) == 2
-            and copies[0].arrived < killed_at
+            and copies[0].arrived < restarted_at  # sent by the dead worker (or as it died)
             and copies[1].arrived >= restarted_at
             and row is not None
             and row.sent_at >= restarted_at

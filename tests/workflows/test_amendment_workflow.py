@@ -22,6 +22,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -293,9 +294,13 @@ async def test_decision_after_close_is_refused(harness: Harness) -> None:
     await harness.decide(handle, "withdraw", Withdraw(by=PAT))
     state = await harness.state(handle)
     assert state.status is AmendmentStatus.WITHDRAWN
-    with pytest.raises(WorkflowUpdateFailedError) as closed:
+    # The run may still be sending its outcome notices (the validator refuses, saying why) or
+    # may have completed meanwhile (the server refuses the update): either way, nothing changes.
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)) as closed:
         await harness.decide(handle, "approve", Approve(by=CORA))
-    assert "is closed (withdrawn" in str(closed.value.cause)
+    if isinstance(closed.value, WorkflowUpdateFailedError):
+        assert "is closed (withdrawn" in str(closed.value.cause)
+    assert (await handle.result()).status is AmendmentStatus.WITHDRAWN
 
 
 async def test_future_effective_date_keeps_earlier_tickets_on_version_1(
