@@ -11,6 +11,13 @@ up in the escalation matrix the ticket pinned, the command runs as that contact
 to the clicker alone through the interaction's `response_url`, else `chat.postEphemeral`.
 Escalate and resolve want words first: their buttons open a modal (`views.open` with the
 click's trigger id), whose submission runs the command with the typed text.
+
+An amendment's approval request (a DM to each signatory) carries Approve and Reject, whose value
+is the amendment id. Approve runs `Approve(by=<clicker's Slack user id>)` as an update at once;
+Reject asks for the required comment in the same kind of modal, then runs `Reject`. The
+amendment workflow's validator is the judge (a stranger, a second decision, a closed
+amendment are refused with its reason); before opening the Reject modal the same rule is
+checked against the amendment's live state, so nobody types a comment only to be refused.
 """
 
 from __future__ import annotations
@@ -37,8 +44,20 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities import agreement_store
+from activities.notify_amendment import APPROVE_ACTION, REJECT_ACTION
 from activities.notify_email import describe_targets, ticket_link
 from slaflow.agreement import Agreement, Contact
+from slaflow.amendments import (
+    AMENDMENT_ID_PATTERN,
+    AmendmentCommand,
+    AmendmentProposal,
+    AmendmentState,
+    AmendmentStatus,
+    AmendmentView,
+    Approve,
+    Reject,
+    refusal,
+)
 from slaflow.settings import Settings
 from slaflow.tickets import (
     TICKET_ID_PATTERN,
@@ -51,6 +70,8 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import next_tier
+from starter.amendments_service import decide as decide_amendment
+from starter.amendments_service import get_amendment
 from starter.tickets_service import (
     CommandRefused,
     TicketError,
@@ -77,6 +98,7 @@ OPEN_STATUSES = tuple(
 """What `/sla` counts as open: everything before resolution, waiting statuses included."""
 MY_TICKETS_LIMIT = 200
 _TICKET_ID = re.compile(TICKET_ID_PATTERN)
+_AMENDMENT_ID = re.compile(AMENDMENT_ID_PATTERN)
 
 
 # ----- verifying what Slack sends ---------------------------------------------------------------
@@ -242,11 +264,19 @@ class AgreementVersions:
 # ----- commands, modals, verdicts ---------------------------------------------------------------
 
 BUTTON_COMMANDS = ("acknowledge", "assign", "escalate", "resolve")
+AMENDMENT_BUTTONS = (APPROVE_ACTION, REJECT_ACTION)
+"""The buttons of an amendment's approval request (activities.notify_amendment)."""
 NEEDS_TEXT = {
     "escalate": ("Escalate ticket", "Escalate", "Why escalate?", 2000),
     "resolve": ("Resolve ticket", "Resolve", "Resolution note", 20000),
+    REJECT_ACTION: ("Reject amendment", "Reject", "Why reject? (required)", 3000),
 }
 """Commands whose button opens a modal: title, submit label, input label, max length."""
+
+
+def _subject_key(action: object) -> str:
+    """Which metadata field names what a modal's command applies to."""
+    return "amendment_id" if action in AMENDMENT_BUTTONS else "ticket_id"
 
 
 def build_command(action: str, actor: str, text: str = "") -> Command:
@@ -274,9 +304,7 @@ def done_text(action: str, view: TicketView) -> str:
 def command_modal(
     action: str, view: TicketView, *, response_url: str | None, channel_id: str | None
 ) -> dict[str, Any]:
-    """The modal asking for an escalation's reason or a resolution note; `private_metadata`
-    carries what the submission needs (view_submission payloads have no response_url)."""
-    title, submit, label, max_length = NEEDS_TEXT[action]
+    """The modal asking for an escalation's reason or a resolution note."""
     context = f"*{_mrkdwn(view.ticket_id)}* · {_mrkdwn(view.customer)}: {_mrkdwn(view.subject)}"
     if action == "escalate":
         above = next_tier(view.tier)
@@ -289,6 +317,31 @@ def command_modal(
         "response_url": response_url,
         "channel_id": channel_id,
     }
+    return _text_modal(action, context, metadata)
+
+
+def amendment_modal(
+    view: AmendmentView, *, response_url: str | None, channel_id: str | None
+) -> dict[str, Any]:
+    """The modal asking a signatory why they reject an amendment (the comment is required)."""
+    context = (
+        f"*Amendment {_mrkdwn(view.amendment_id)}* (revision {view.revision}) · "
+        f"{_mrkdwn(_cut(view.rationale, 1500))}\nProposed by {_mrkdwn(view.proposer)}. "
+        "A rejection closes the amendment for every signatory."
+    )
+    metadata = {
+        "command": REJECT_ACTION,
+        "amendment_id": view.amendment_id,
+        "response_url": response_url,
+        "channel_id": channel_id,
+    }
+    return _text_modal(REJECT_ACTION, context, metadata)
+
+
+def _text_modal(action: str, context: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A modal with a context line and one required text input; `private_metadata` carries
+    what the submission needs (view_submission payloads have no response_url)."""
+    title, submit, label, max_length = NEEDS_TEXT[action]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
@@ -325,7 +378,7 @@ def modal_errors(payload: dict[str, Any]) -> dict[str, str] | None:
     """`response_action: errors` content for a submission that cannot be a command, or None."""
     metadata = modal_metadata(payload)
     action = metadata.get("command")
-    if action not in NEEDS_TEXT or not metadata.get("ticket_id"):
+    if action not in NEEDS_TEXT or not metadata.get(_subject_key(action)):
         return {MODAL_BLOCK_ID: "this form is not one slaflow knows; close it and click again"}
     text, limit = modal_text(payload), NEEDS_TEXT[str(action)][3]
     if not text:
@@ -345,6 +398,60 @@ def modal_metadata(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ----- amendments -------------------------------------------------------------------------------
+
+
+def build_amendment_command(action: str, user_id: str, text: str = "") -> AmendmentCommand:
+    """The decision a button (or the Reject modal) stands for, by the clicker's Slack user id
+    (the amendment rules recognise a signatory by it)."""
+    if action == APPROVE_ACTION:
+        return Approve(by=user_id)
+    if action == REJECT_ACTION:
+        return Reject(by=user_id, comment=text)
+    raise ValueError(f"no amendment decision for action {action!r}")
+
+
+def amendment_done_text(action: str, view: AmendmentView) -> str:
+    aid = view.amendment_id
+    if action == REJECT_ACTION:
+        return f"done: rejected amendment {aid}"
+    if view.status is AmendmentStatus.SIGNED:
+        return f"done: approved amendment {aid}; every signatory has approved, so it is signed"
+    return f"done: approved amendment {aid}"
+
+
+def amendment_refusal(view: AmendmentView, command: AmendmentCommand) -> str | None:
+    """What the workflow's validator would say to `command` given the live `view` (None: it
+    would accept): the very rule (`slaflow.amendments.refusal`) on the state the view shows.
+    Only a courtesy before a modal opens; the update's validator still has the last word."""
+    proposal = AmendmentProposal(
+        amendment_id=view.amendment_id,
+        proposer=view.proposer,
+        agreement=view.agreement,
+        rationale=view.rationale,
+        signatories=[d.signatory for d in view.signatories],
+        effective_from=view.effective_from,
+        deadline=view.deadline,
+        moves_open_tickets=view.moves_open_tickets,
+        amends_version=view.amends_version,
+    )
+    state = AmendmentState(
+        proposal=proposal,
+        proposed_at=view.proposed_at,
+        revision=view.revision,
+        agreement=view.agreement,
+        rationale=view.rationale,
+        status=view.status,
+        decisions=[d.model_copy() for d in view.signatories],
+        closed_reason=view.closed_reason,
+    )
+    return refusal(state, command)
 
 
 # ----- /sla -------------------------------------------------------------------------------------
@@ -486,6 +593,9 @@ class SlackCockpit:
         to = ReplyTo(user_id, payload.get("response_url"), channel_id)
         for action in payload.get("actions") or []:
             action_id, ticket_id = action.get("action_id"), str(action.get("value") or "")
+            if action_id in AMENDMENT_BUTTONS:
+                await self._amendment_button(payload, to, str(action_id), ticket_id)
+                continue
             if action_id not in BUTTON_COMMANDS:
                 log.info("ignoring Slack action %r", action_id)
                 continue
@@ -521,8 +631,70 @@ class SlackCockpit:
         metadata = modal_metadata(payload)
         user_id = str((payload.get("user") or {}).get("id") or "")
         to = ReplyTo(user_id, metadata.get("response_url"), metadata.get("channel_id"))
-        ticket_id, action = str(metadata["ticket_id"]), str(metadata["command"])
+        action = str(metadata["command"])
+        if action in AMENDMENT_BUTTONS:
+            amendment_id = str(metadata["amendment_id"])
+            await self._decide(to, amendment_id, action, modal_text(payload))
+            return
+        ticket_id = str(metadata["ticket_id"])
         await self._run(to, ticket_id, action, modal_text(payload))
+
+    # -- amendments --
+
+    async def _amendment_button(
+        self, payload: dict[str, Any], to: ReplyTo, action: str, amendment_id: str
+    ) -> None:
+        if not _AMENDMENT_ID.match(amendment_id):
+            await self.reply(to, f"failed: {amendment_id!r} is not an amendment id")
+            return
+        if not to.user_id:
+            await self.reply(to, "failed: the click names no Slack user; nothing was done")
+            return
+        if action in NEEDS_TEXT:
+            await self._open_amendment_modal(payload, to, amendment_id)
+        else:
+            await self._decide(to, amendment_id, action)
+
+    async def _decide(self, to: ReplyTo, amendment_id: str, action: str, text: str = "") -> None:
+        """Run the decision as the clicker's Slack user id; tell them the workflow's verdict."""
+        try:
+            command = build_amendment_command(action, to.user_id, text)
+            after = await decide_amendment(await self.temporal(), amendment_id, command)
+        except CommandRefused as exc:
+            await self.reply(to, f"refused: {exc.message}")
+        except TicketError as exc:
+            await self.reply(to, f"failed: {exc.message}")
+        except Exception as exc:
+            log.exception("Slack %s on amendment %s failed", action, amendment_id)
+            await self.reply(to, f"failed: {type(exc).__name__}: {exc}")
+        else:
+            log.info("Slack user %s: %s amendment %s", to.user_id, action, amendment_id)
+            await self.reply(to, amendment_done_text(action, after))
+
+    async def _open_amendment_modal(
+        self, payload: dict[str, Any], to: ReplyTo, amendment_id: str
+    ) -> None:
+        """Ask a signatory for the rejection's comment, unless the rule already refuses them
+        (a stranger, a second decision, a closed amendment): then say why and open nothing."""
+        try:
+            view = await get_amendment(await self.temporal(), amendment_id)
+        except TicketError as exc:
+            await self.reply(to, f"failed: {exc.message}")
+            return
+        try:
+            refused = amendment_refusal(view, Reject(by=to.user_id, comment="-"))
+        except Exception:  # a view the pre-check cannot read: let the validator judge
+            log.exception("could not pre-check a rejection of amendment %s", amendment_id)
+            refused = None
+        if refused:
+            await self.reply(to, f"refused: {refused}")
+            return
+        modal = amendment_modal(view, response_url=to.response_url, channel_id=to.channel_id)
+        try:
+            await self.slack.views_open(trigger_id=str(payload.get("trigger_id") or ""), view=modal)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response else exc
+            await self.reply(to, f"failed: could not open the reject form: {error}")
 
     # -- /sla --
 
