@@ -73,6 +73,7 @@ def closed_tickets(engine: Engine, since: datetime, until: datetime) -> list[Clo
             opened_at=as_utc(r.opened_at),
             first_response_at=as_utc(r.first_response_at) if r.first_response_at else None,
             resolved_at=as_utc(r.resolved_at) if r.resolved_at else None,
+            acknowledged_at=as_utc(r.acknowledged_at) if r.acknowledged_at else None,
         )
         for r in rows
     ]

@@ -9,6 +9,7 @@ the workflow passes `now`, and activities feed the compliance arithmetic its dat
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,7 +21,9 @@ from slaflow.agreement import Agreement
 from slaflow.business_time import add_business_time
 from slaflow.calendars import ResolvedCalendar
 from slaflow.durations import Duration
-from slaflow.tiers import Channel, Priority
+from slaflow.tickets import PinnedTerms
+from slaflow.tiers import Channel, Priority, Tier
+from slaflow.what_if import escalations_under
 
 AMENDMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 WORKFLOW_ID_PREFIX = "amendment-"
@@ -189,6 +192,12 @@ class PriorityImpact(BaseModel):
     tickets: int
     first_response: TargetImpact
     resolution: TargetImpact
+    escalations_current: dict[Tier, int] = Field(
+        default_factory=dict, description="Escalations each tier received under the current terms."
+    )
+    escalations_proposed: dict[Tier, int] = Field(
+        default_factory=dict, description="...and would have received under the proposal."
+    )
 
 
 class ImpactReport(BaseModel):
@@ -203,7 +212,9 @@ class ImpactReport(BaseModel):
     priorities: list[PriorityImpact]
     note: str = (
         "Deadlines recomputed from each ticket's opening time under each version's targets and "
-        "calendars; pauses are not recorded in ticket facts, so paused time is not deducted."
+        "calendars; pauses are not recorded in ticket facts, so paused time is not deducted. "
+        "Escalations replay each ticket through the ticket machine, every page acknowledged as "
+        "fast as the ticket's first one was."
     )
 
 
@@ -541,6 +552,7 @@ class ClosedTicket(BaseModel):
     opened_at: AwareDatetime
     first_response_at: AwareDatetime | None
     resolved_at: AwareDatetime | None
+    acknowledged_at: AwareDatetime | None = None
 
 
 def deadlines(
@@ -577,6 +589,26 @@ def compliance(
     }
 
 
+def escalations(
+    tickets: list[ClosedTicket], agreement: Agreement, calendars: dict[str, ResolvedCalendar]
+) -> dict[Priority, dict[Tier, int]]:
+    """Per priority, how many escalations each tier would have received under `agreement`."""
+    terms = PinnedTerms(agreement_version=0, agreement=agreement, calendars=calendars)
+    totals: dict[Priority, Counter[Tier]] = {p: Counter() for p in Priority}
+    for ticket in tickets:
+        totals[ticket.priority] += escalations_under(
+            terms,
+            ticket_id=ticket.ticket_id,
+            priority=ticket.priority,
+            channel=ticket.channel,
+            opened_at=ticket.opened_at,
+            acknowledged_at=ticket.acknowledged_at,
+            first_response_at=ticket.first_response_at,
+            resolved_at=ticket.resolved_at,
+        )
+    return {p: {t: totals[p][t] for t in Tier if t is not Tier.AGENT} for p in Priority}
+
+
 def _target(current: Compliance, proposed: Compliance) -> TargetImpact:
     return TargetImpact(
         current=current,
@@ -601,6 +633,8 @@ def impact(
 ) -> ImpactReport:
     before = compliance(tickets, current, current_calendars)
     after = compliance(tickets, proposed, proposed_calendars)
+    climbs_before = escalations(tickets, current, current_calendars)
+    climbs_after = escalations(tickets, proposed, proposed_calendars)
     return ImpactReport(
         revision=revision,
         window_days=window_days,
@@ -614,6 +648,8 @@ def impact(
                 tickets=before[p][0].total,
                 first_response=_target(before[p][0], after[p][0]),
                 resolution=_target(before[p][1], after[p][1]),
+                escalations_current=climbs_before[p],
+                escalations_proposed=climbs_after[p],
             )
             for p in Priority
         ],
