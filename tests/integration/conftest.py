@@ -10,6 +10,7 @@ escalates within the test's patience and an acknowledged one stays put.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -190,3 +192,45 @@ def cli(settings: Settings, worker: None, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
     yield Cli(settings)
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterator[str]:
+    """The real app, lifespan included, on a real port; the stand-in's clicks go there."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="slaflow-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the API did not start")
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    slack.interaction_url, slack.command_url = f"{url}/slack/interactions", f"{url}/slack/commands"
+    yield url
+    slack.interaction_url = slack.command_url = None
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+async def standin(slack: SlackStandin, served_api: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=slack.url, timeout=30)
+
+
+async def click(
+    standin: httpx.AsyncClient, where: tuple[str, str], action_id: str, user: str
+) -> dict[str, Any]:
+    """Click a button of the stand-in's message `where` as Slack user `user`."""
+    channel, ts = where
+    answer = await standin.post(
+        "/_standin/click", json={"channel": channel, "ts": ts, "action_id": action_id, "user": user}
+    )
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    assert result["status"] == 200, result  # Slack got its answer at once
+    return result

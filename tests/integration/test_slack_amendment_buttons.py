@@ -7,57 +7,23 @@ database keeps agreement version 1.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from slaflow.amendments import AmendmentView
-from slaflow.settings import Settings
 from standins.slack_api import SlackStandin
-from starter.api.main import create_app
 from tests.factories import agreement_doc
-from tests.integration.conftest import eventually
+from tests.integration.conftest import click, eventually
 
 pytestmark = pytest.mark.integration
 
 CORA = ("UAMCORA1", "cora@customer.example")
 SAM = ("UAMSAM1", "sam@example.com")
 PAT = "pat@example.com"
-
-
-@pytest.fixture(scope="module")
-def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterator[str]:
-    """The real app, lifespan included, on a real port; the stand-in's clicks go there."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="slaflow-api-amend", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the API did not start")
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    slack.interaction_url = f"{url}/slack/interactions"
-    yield url
-    slack.interaction_url = None
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-async def standin(slack: SlackStandin, served_api: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=slack.url, timeout=30)
 
 
 def proposal(amendment_id: str) -> dict[str, Any]:
@@ -95,19 +61,6 @@ async def _request(slack: SlackStandin, user_id: str, amendment_id: str) -> tupl
     return await eventually(probe, what=f"the approval request to {user_id}")
 
 
-async def _click(
-    standin: httpx.AsyncClient, where: tuple[str, str], action_id: str, user: str
-) -> dict[str, Any]:
-    channel, ts = where
-    answer = await standin.post(
-        "/_standin/click", json={"channel": channel, "ts": ts, "action_id": action_id, "user": user}
-    )
-    assert answer.status_code == 200, answer.text
-    result: dict[str, Any] = answer.json()
-    assert result["status"] == 200, result
-    return result
-
-
 async def _answer(standin: httpx.AsyncClient, clicked: dict[str, Any]) -> str:
     response_id = str(clicked["response_url"]).rpartition("/")[2]
 
@@ -138,7 +91,7 @@ async def test_signatories_decide_from_slack_and_strangers_are_refused(
     to_cora = await _request(slack, CORA[0], amendment_id)
     to_sam = await _request(slack, SAM[0], amendment_id)
 
-    approved = await _answer(standin, await _click(standin, to_cora, "amendment_approve", CORA[0]))
+    approved = await _answer(standin, await click(standin, to_cora, "amendment_approve", CORA[0]))
     assert approved == f"done: approved amendment {amendment_id}"
     view = await _amendment(api, amendment_id)
     assert [(d.signatory.email, d.decision) for d in view.signatories] == [
@@ -148,14 +101,14 @@ async def test_signatories_decide_from_slack_and_strangers_are_refused(
     assert view.status == "pending"
     assert [e.actor for e in view.events if e.kind == "approved"] == [CORA[1]]
 
-    twice = await _answer(standin, await _click(standin, to_cora, "amendment_approve", CORA[0]))
+    twice = await _answer(standin, await click(standin, to_cora, "amendment_approve", CORA[0]))
     assert twice.startswith("refused: ") and "already decided" in twice, twice
     stranger = await _answer(
-        standin, await _click(standin, to_sam, "amendment_approve", "U0STRANGER")
+        standin, await click(standin, to_sam, "amendment_approve", "U0STRANGER")
     )
     assert stranger == f"refused: U0STRANGER is not a signatory of amendment {amendment_id}"
     stranger_reject = await _answer(
-        standin, await _click(standin, to_sam, "amendment_reject", "U0STRANGER")
+        standin, await click(standin, to_sam, "amendment_reject", "U0STRANGER")
     )
     assert stranger_reject.startswith("refused: ") and "not a signatory" in stranger_reject
     views = (await standin.get("/_standin/views")).json()
@@ -164,7 +117,7 @@ async def test_signatories_decide_from_slack_and_strangers_are_refused(
     assert [d.decision for d in view.signatories] == ["approved", None]
 
     # Sam rejects through the modal: the amendment closes, and the database keeps version 1
-    clicked = await _click(standin, to_sam, "amendment_reject", SAM[0])
+    clicked = await click(standin, to_sam, "amendment_reject", SAM[0])
 
     async def modal() -> dict[str, Any] | None:
         for opened in (await standin.get("/_standin/views")).json():
@@ -189,6 +142,6 @@ async def test_signatories_decide_from_slack_and_strangers_are_refused(
     assert view.status == "rejected" and "25m is too slow" in view.closed_reason
     assert [d.decision for d in view.signatories] == ["approved", "rejected"]
     assert view.committed_version is None
-    late = await _answer(standin, await _click(standin, to_sam, "amendment_approve", SAM[0]))
+    late = await _answer(standin, await click(standin, to_sam, "amendment_approve", SAM[0]))
     assert late.startswith(f"refused: amendment {amendment_id} is closed (rejected"), late
     assert (await api.get("/agreement/versions/2")).status_code == 404

@@ -8,53 +8,21 @@ verdict comes back to the stand-in's `response_url` for that click.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from slaflow.settings import Settings
 from slaflow.tickets import EventKind, TicketView
 from standins.slack_api import SlackStandin
-from starter.api.main import create_app
-from tests.integration.conftest import eventually
+from tests.integration.conftest import click, eventually
 
 pytestmark = pytest.mark.integration
 
 NewTicket = Callable[..., dict[str, Any]]
 AGENT = ("UAGE1", "agent-1 <agent1@example.com>")  # tests.factories' matrix
-
-
-@pytest.fixture(scope="module")
-def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterator[str]:
-    """The real app, lifespan included, on a real port; the stand-in's clicks go there."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="slaflow-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the API did not start")
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    slack.interaction_url, slack.command_url = f"{url}/slack/interactions", f"{url}/slack/commands"
-    yield url
-    slack.interaction_url = slack.command_url = None
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-async def standin(slack: SlackStandin, served_api: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=slack.url, timeout=30)
 
 
 async def _open(api: httpx.AsyncClient, body: dict[str, Any]) -> TicketView:
@@ -83,19 +51,6 @@ async def _posted(slack: SlackStandin, ticket_id: str) -> tuple[str, str]:
         return None
 
     return await eventually(probe, what=f"a Slack post with buttons for {ticket_id}")
-
-
-async def _click(
-    standin: httpx.AsyncClient, where: tuple[str, str], action_id: str, user: str
-) -> dict[str, Any]:
-    channel, ts = where
-    answer = await standin.post(
-        "/_standin/click", json={"channel": channel, "ts": ts, "action_id": action_id, "user": user}
-    )
-    assert answer.status_code == 200, answer.text
-    result: dict[str, Any] = answer.json()
-    assert result["status"] == 200, result  # Slack got its answer at once
-    return result
 
 
 async def _answer(standin: httpx.AsyncClient, response_url: str) -> str:
@@ -131,7 +86,7 @@ async def _through_modal(
     text: str,
     seen: set[str],
 ) -> str:
-    clicked = await _click(standin, where, action_id, AGENT[0])
+    clicked = await click(standin, where, action_id, AGENT[0])
     modal = await _modal(standin, ticket_id, seen)
     assert modal["user"] == AGENT[0] and modal["callback_id"] == "slaflow_command"
     submitted = await standin.post(
@@ -148,7 +103,7 @@ async def test_acknowledge_button_acknowledges_as_the_matrix_contact(
     opened = await _open(api, new_ticket())
     where = await _posted(slack, opened.ticket_id)
 
-    clicked = await _click(standin, where, "acknowledge", AGENT[0])
+    clicked = await click(standin, where, "acknowledge", AGENT[0])
     answer = await _answer(standin, clicked["response_url"])
 
     assert answer.startswith(f"done: acknowledged ticket {opened.ticket_id}"), answer
@@ -158,7 +113,7 @@ async def test_acknowledge_button_acknowledges_as_the_matrix_contact(
     acks = [e for e in state.events if e.kind is EventKind.ACKNOWLEDGED]
     assert [e.actor for e in acks] == [AGENT[1]]
 
-    again = await _click(standin, where, "acknowledge", AGENT[0])
+    again = await click(standin, where, "acknowledge", AGENT[0])
     refusal = await _answer(standin, again["response_url"])
     assert refusal.startswith("refused: the "), refusal
     assert f"page was already acknowledged by {AGENT[1]}" in refusal
@@ -222,9 +177,9 @@ async def test_unknown_slack_user_changes_nothing_and_is_told_so(
     opened = await _open(api, new_ticket())
     where = await _posted(slack, opened.ticket_id)
 
-    clicked = await _click(standin, where, "acknowledge", "U0STRANGER")
+    clicked = await click(standin, where, "acknowledge", "U0STRANGER")
     answer = await _answer(standin, clicked["response_url"])
-    resolve = await _click(standin, where, "resolve", "U0STRANGER")
+    resolve = await click(standin, where, "resolve", "U0STRANGER")
     refused_resolve = await _answer(standin, resolve["response_url"])
 
     assert "you are not in the escalation matrix" in answer
