@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from slaflow.agreement import Agreement
 from slaflow.business_time import add_business_time
@@ -55,12 +62,19 @@ class Signatory(_Strict):
 
 
 class AmendmentProposal(_Strict):
-    """What `POST /amendments` takes. The agreement is validated as a whole document, so an
+    """What `POST /amendments` takes: the whole proposed agreement, or a change set merged onto
+    the version it amends. Either way the result is validated as a whole document, so an
     unknown priority or a negative target is refused before anything starts."""
 
     amendment_id: str = Field(pattern=AMENDMENT_ID_PATTERN)
     proposer: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="Proposer's email.")
-    agreement: Agreement
+    agreement: Agreement | None = Field(None, description="The whole proposed agreement.")
+    changes: dict[str, Any] | None = Field(
+        None,
+        description="Instead of `agreement`: only what changes (targets, tiers, contacts, "
+        "calendars, channels), merged onto the amended version; mappings merge key by key, "
+        "lists and values replace.",
+    )
     rationale: str = Field(min_length=1)
     signatories: list[Signatory] = Field(min_length=1)
     effective_from: AwareDatetime | None = Field(
@@ -74,6 +88,12 @@ class AmendmentProposal(_Strict):
     remind_every: Duration = Field(
         timedelta(days=1), description="Reminder interval to signatories who have not decided."
     )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AmendmentProposal:
+        if (self.agreement is None) == (self.changes is None):
+            raise ValueError("give either agreement (the whole document) or changes, not both")
+        return self
 
     @field_validator("signatories")
     @classmethod
@@ -277,7 +297,31 @@ class Signature(BaseModel):
 # ----- rules ------------------------------------------------------------------------------------
 
 
+def merge_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` applied: mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_changes(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def with_changes_applied(proposal: AmendmentProposal, base: Agreement) -> AmendmentProposal:
+    """A change-set proposal made whole against the version it amends; raises pydantic's
+    ValidationError (field paths of the merged document) when the result is not an agreement."""
+    if proposal.changes is None:
+        return proposal
+    merged = merge_changes(base.model_dump(mode="json"), proposal.changes)
+    return proposal.model_copy(
+        update={"agreement": Agreement.model_validate(merged), "changes": None}
+    )
+
+
 def new_state(proposal: AmendmentProposal, now: datetime) -> AmendmentState:
+    if proposal.agreement is None:
+        raise ValueError("a change set must be applied (with_changes_applied) before it starts")
     state = AmendmentState(
         proposal=proposal,
         proposed_at=now,

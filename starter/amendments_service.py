@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
@@ -41,6 +41,7 @@ from slaflow.amendments import (
     AmendmentStatus,
     AmendmentView,
     command_name,
+    with_changes_applied,
     workflow_id_for,
 )
 from starter.tickets_service import (
@@ -113,8 +114,9 @@ async def _answered(amendment_id: str, call: Awaitable[T]) -> T:
         return await call
 
 
-def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -> None:
-    """What the model cannot check alone: the deadline is ahead and the version exists."""
+def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -> AmendmentProposal:
+    """What the model cannot check alone: the deadline is ahead, the version exists, and a
+    change set applied to that version is a valid agreement. Returns the whole proposal."""
     if proposal.deadline <= now:
         raise ProposalRefused(f"deadline: {proposal.deadline.isoformat()} is not in the future")
     if proposal.effective_from is not None and proposal.effective_from < now:
@@ -122,9 +124,16 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
             f"effective_from: {proposal.effective_from.isoformat()} is in the past"
         )
     try:
-        agreement_store.version(engine, proposal.amends_version)
+        base = agreement_store.version(engine, proposal.amends_version)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
+    try:
+        return with_changes_applied(proposal, agreement_store.agreement_of(base))
+    except ValidationError as exc:
+        problems = "; ".join(
+            "changes." + ".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors()
+        )
+        raise ProposalRefused(problems) from exc
 
 
 async def propose(
@@ -132,7 +141,7 @@ async def propose(
 ) -> AmendmentView:
     """Start the amendment's workflow (refusing an invalid or duplicate one) and answer its
     first state."""
-    await asyncio.to_thread(check_proposal, engine, proposal, datetime.now(UTC))
+    proposal = await asyncio.to_thread(check_proposal, engine, proposal, datetime.now(UTC))
     async with _translated(proposal.amendment_id):
         try:
             handle = await client.start_workflow(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+import yaml
 from pydantic import ValidationError
 from temporalio.client import Client
 
@@ -635,7 +636,10 @@ def _show_amendment(view: Any, as_json: bool) -> None:
 
 @amendment_app.command("propose")
 def amendment_propose(
-    file: Annotated[Path, typer.Argument(help="The proposed agreement, whole (YAML or JSON).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="The proposed agreement, whole, or with --changes a change set."),
+    ],
     amendment_id: Annotated[str, typer.Option("--id", help="The amendment id.")],
     deadline: Annotated[datetime, typer.Option(help="Sign-off deadline (ISO 8601, UTC if naive).")],
     signatory: Annotated[
@@ -649,6 +653,9 @@ def amendment_propose(
     ] = None,
     moves_open_tickets: Annotated[bool, typer.Option("--moves-open-tickets")] = False,
     remind_every: Annotated[str, typer.Option(help="Reminder interval, e.g. 1d.")] = "1d",
+    changes: Annotated[
+        bool, typer.Option("--changes", help="FILE holds only what changes (YAML mapping).")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Propose an amendment; every signatory is asked by email and Slack."""
@@ -657,10 +664,19 @@ def amendment_propose(
     from slaflow.amendments import AmendmentProposal
     from starter import amendments_service
 
+    document: dict[str, Any] = {}
     try:
-        agreement = load_agreement(file)
+        if changes:
+            loaded = yaml.safe_load(file.read_text())
+            if not isinstance(loaded, dict):
+                fail(f"{file}: a change set must be a mapping, e.g. objectives: {{P1: ...}}")
+            document["changes"] = loaded
+        else:
+            document["agreement"] = load_agreement(file)
     except AgreementFileError as exc:
         fail(str(exc))
+    except (OSError, yaml.YAMLError) as exc:
+        fail(f"{file}: {exc}")
 
     def aware(value: datetime) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -670,7 +686,7 @@ def amendment_propose(
             {
                 "amendment_id": amendment_id,
                 "proposer": proposer,
-                "agreement": agreement,
+                **document,
                 "rationale": rationale,
                 "signatories": [_signatory(s) for s in signatory],
                 "deadline": aware(deadline),

@@ -17,6 +17,7 @@ import httpx
 from slaflow.agreement import Agreement
 from slaflow.agreement_file import dump_agreement
 from slaflow.amendments import AmendmentView
+from slaflow.tiers import Priority
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from tests.factories import agreement_doc
@@ -124,3 +125,29 @@ async def test_cli_proposes_from_a_file_and_withdraws(cli: Cli, tmp_path: Path) 
     withdrawn = await cli("amendment", "withdraw", amendment_id, "--as", PAT, "--json")
     assert withdrawn.exit_code == 0, withdrawn.output
     assert AmendmentView.model_validate_json(withdrawn.output).status == "withdrawn"
+
+
+async def test_propose_a_change_set_from_the_cli(cli: Cli, tmp_path: Path) -> None:
+    """Only what changes, merged onto version 1; a change set that breaks it is refused."""
+    changes = tmp_path / "changes.yaml"
+    changes.write_text("objectives:\n  P2:\n    resolution:\n      within: 90m\n")
+    amendment_id = f"A-{uuid.uuid4().hex[:8]}"
+    deadline = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    common = ["--deadline", deadline, "--signatory", f"customer:Cora:{CORA}", "--proposer",
+              PAT, "--rationale", "P2 resolution 90m", "--amends-version", "1"]  # fmt: skip
+    result = await cli(
+        "amendment", "propose", str(changes), "--changes", "--id", amendment_id, *common, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    view = AmendmentView.model_validate_json(result.output)
+    assert view.agreement.objectives[Priority.P2].resolution.within == timedelta(minutes=90)
+    assert view.agreement.name  # the rest is version 1's
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("objectives:\n  P2:\n    resolution:\n      within: 0s\n")
+    refused = await cli(
+        "amendment", "propose", str(broken), "--changes", "--id", f"{amendment_id}-b", *common
+    )
+    assert refused.exit_code == 1
+    assert "changes.objectives.P2.resolution.within" in refused.output
+    withdrawn = await cli("amendment", "withdraw", amendment_id, "--as", PAT)
+    assert withdrawn.exit_code == 0, withdrawn.output

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from slaflow import amendments as am
 from slaflow.amendments import (
@@ -22,6 +23,7 @@ from slaflow.amendments import (
     Withdraw,
 )
 from slaflow.tiers import Channel, Priority
+from starter import amendments_service as service
 from tests.factories import T0, agreement_doc, make_agreement, make_terms
 
 SIGNERS = [
@@ -161,6 +163,7 @@ def test_applying_a_diff_reproduces_the_new_document(old: Any, new: Any) -> None
 def test_agreement_diff_names_paths() -> None:
     old = make_agreement()
     new = make_proposal().agreement
+    assert new is not None
     changes = am.agreement_diff(old, new)
     assert [(c.path, c.old, c.new) for c in changes] == [
         ("objectives.P1.first_response.within", "10m", "20m")
@@ -174,6 +177,7 @@ def test_agreement_diff_names_paths() -> None:
 def test_compliance_counts_met_targets_per_priority() -> None:
     current = make_agreement()  # P1: respond 10m, resolve 60m (24x7)
     proposed = make_proposal().agreement  # P1: respond 20m
+    assert proposed is not None
     cals = make_terms(current).calendars
     m = timedelta(minutes=1)
     tickets = [
@@ -236,3 +240,33 @@ def test_slack_user_id_identifies_a_signatory_and_reminders_are_bounded() -> Non
 def test_reminders_at_most_every_minute() -> None:
     with pytest.raises(ValidationError, match="at least 1m"):
         make_proposal(remind_every="30s")
+
+
+def test_a_change_set_is_merged_onto_the_amended_version_and_validated(engine: Engine) -> None:
+    base = make_agreement()
+    data = make_proposal().model_dump(mode="json", exclude={"agreement", "changes"})
+    changes = {"objectives": {"P1": {"first_response": {"within": "20m"}}}}
+    draft = am.AmendmentProposal.model_validate({**data, "changes": changes})
+    whole = am.with_changes_applied(draft, base)
+    assert whole.changes is None and whole.agreement is not None
+    assert [(c.path, c.old, c.new) for c in am.agreement_diff(base, whole.agreement)] == [
+        ("objectives.P1.first_response.within", "10m", "20m")
+    ]
+    # the service refuses a change set that breaks the agreement, naming the field
+    bad = draft.model_copy(
+        update={"changes": {"objectives": {"P1": {"resolution": {"within": "-1h"}}}}}
+    )
+    before_deadline = draft.deadline - timedelta(days=1)
+    with pytest.raises(service.ProposalRefused) as refused:
+        service.check_proposal(engine, bad, before_deadline)
+    assert "changes.objectives.P1.resolution.within" in str(refused.value)
+    checked = service.check_proposal(engine, draft, before_deadline)
+    assert checked.agreement == whole.agreement
+
+
+def test_a_proposal_is_either_a_whole_agreement_or_a_change_set() -> None:
+    data = make_proposal().model_dump(mode="json")
+    with pytest.raises(ValidationError, match="either agreement"):
+        am.AmendmentProposal.model_validate({**data, "changes": {"name": "x"}})
+    with pytest.raises(ValidationError, match="either agreement"):
+        am.AmendmentProposal.model_validate({**data, "agreement": None})
