@@ -60,4 +60,4 @@ def upsert_insert(engine: Engine, table: Table) -> postgresql.Insert | sqlite.In
         return postgresql.insert(table)
     if engine.dialect.name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"slaflow supports SQLite and PostgreSQL, not {engine.dialect.name}")
+    raise ValueError(f"slaflow supports SQLite and PostgreSQL, not {engine.dialect.name}")
