@@ -152,7 +152,9 @@ class Mailbox:
         self._controller = controller
 
     def stop(self) -> None:
+        """Stop serving; a later start() listens on the same port again (an outage, not a move)."""
         if self._controller is not None:
+            self._port = self._controller.port
             self._controller.stop()
             self._controller = None
 
