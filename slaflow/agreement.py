@@ -140,6 +140,26 @@ def _default_pauses() -> dict[PauseStatus, list[TargetName]]:
     return {"waiting_on_customer": ["resolution"], "waiting_on_third_party": ["resolution"]}
 
 
+class ServiceLevelObjective(_Strict):
+    """A compliance promise over a calendar window, e.g. "95 % of P1 first responses within
+    target per calendar month". Its error budget is the share of tickets allowed to miss;
+    management is warned once `warn_when_spent` percent of it is gone, while the window can
+    still be saved."""
+
+    priority: Priority | None = Field(None, description="Unset means tickets of every priority.")
+    target: TargetName
+    percent: float = Field(gt=0, lt=100, description="Share of tickets that must meet the target.")
+    window: Literal["week", "month"] = "month"
+    warn_when_spent: int = Field(
+        75, ge=1, le=100, description="Percent of the window's error budget that triggers a warning."
+    )
+
+    @property
+    def name(self) -> str:
+        scope = self.priority.value if self.priority else "all"
+        return f"{scope}-{self.target}-{self.window}"
+
+
 class SupportChannel(_Strict):
     channel: Channel
     hours: str = Field(ALWAYS_OPEN, description="Calendar of the channel's opening hours.")
@@ -156,6 +176,10 @@ class Agreement(_Strict):
     assumptions: list[str] = Field(default_factory=list)
     availability_target: float = Field(99.5, gt=0, le=100, description="Percent per month.")
     objectives: dict[Priority, Objective]
+    service_levels: list[ServiceLevelObjective] = Field(
+        default_factory=list,
+        description="Compliance objectives over a window, tracked live against their error budget.",
+    )
     channels: list[SupportChannel] = Field(min_length=1)
     escalation: EscalationMatrix
     calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
@@ -195,6 +219,9 @@ class Agreement(_Strict):
                         f"escalation.{policy.tier.value}: contact {person.name!r} names "
                         f"unknown calendar {person.calendar!r}"
                     )
+        names = [slo.name for slo in self.service_levels]
+        if len(set(names)) != len(names):
+            raise ValueError("service_levels: two objectives for the same priority, target, window")
         if ALWAYS_OPEN in self.calendars:
             raise ValueError(f"calendars: {ALWAYS_OPEN!r} is built in and cannot be redefined")
         return self
