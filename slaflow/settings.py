@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from slaflow.roles import Role
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_AGREEMENT_FILE = PACKAGE_DIR.parent / "agreements" / "default.yaml"
 
@@ -44,6 +46,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr = SecretStr("xoxb-local-development")
     slack_signing_secret: SecretStr = SecretStr("local-signing-secret")
 
+    api_tokens: dict[str, Role] = Field(
+        default_factory=dict,
+        description='API tokens and their roles, JSON: {"<token>": "manager"}; '
+        "`slaflow token create` stores hashed ones in the database instead.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from activities.agreement_store import seed_agreement
 from activities.db import create_tables, make_engine
+from slaflow.roles import Role, token_digest
 from slaflow.settings import Settings
 from starter.slack_cockpit import SlackCockpit
 from starter.tickets_service import connect_client
@@ -47,8 +48,11 @@ class AppState:
     engine: Engine
     temporal: TemporalGateway = field(init=False)
     slack: SlackCockpit = field(init=False)
+    token_roles: dict[str, Role] = field(init=False)
+    """Every valid token's SHA-256 digest and its role."""
 
     def __post_init__(self) -> None:
+        self.token_roles = {token_digest(t): role for t, role in self.settings.api_tokens.items()}
         self.temporal = TemporalGateway(self.settings)
         # Through a lambda, so a test that swaps `temporal` swaps it for Slack too.
         self.slack = SlackCockpit(self.settings, self.engine, lambda: self.temporal.client())

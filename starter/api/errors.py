@@ -29,6 +29,8 @@ class ValidationErrorBody(ErrorBody):
 
 _DESCRIPTIONS = {
     400: "Malformed JSON body.",
+    401: "No token, or an unknown or revoked one: send `Authorization: Bearer <token>`.",
+    403: "The token's role may not do this; `detail` names the role needed.",
     404: "No such ticket (or agreement version).",
     409: "The ticket refused the command; `detail` says why.",
     422: "A field is missing or invalid; `detail` names each one.",

@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from slaflow.roles import Role
 from slaflow.settings import Settings, get_settings
 from starter.api import errors
+from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.deps import app_state, build_state, startup
 from starter.api.routers import agreement, amendments, health, slack, tickets
 
@@ -48,11 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.slaflow = build_state(settings)
     errors.install(app)
+    # Roles per router; tickets declares its own per route (intake opens, agents act).
+    # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
-    app.include_router(agreement.router)
+    app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(health.router)
     app.include_router(slack.router)
-    app.include_router(amendments.router)
+    app.include_router(
+        amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
     return app
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from slaflow.settings import Settings
 from slaflow.tickets import COMMANDS
 from starter.api.deps import TemporalGateway, app_state
 from starter.api.main import create_app
+from tests.api_support import auth_headers, auth_settings
 
 GOOD = {
     "ticket_id": "T-100",
@@ -36,11 +36,13 @@ class MustNotConnect(TemporalGateway):
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
+    app = create_app(auth_settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
     state = app_state(app)
     state.temporal = MustNotConnect(state.settings)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://api.test", headers=auth_headers()
+    ) as client:
         yield client
 
 

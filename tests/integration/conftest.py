@@ -36,6 +36,7 @@ from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.api.main import create_app
 from starter.cli import app as cli_app
+from tests.api_support import auth_headers, auth_settings
 from tests.conftest import binary
 from tests.factories import agreement_doc, make_agreement
 from worker import build_worker
@@ -105,7 +106,7 @@ def slack() -> Iterator[SlackStandin]:
 def settings(temporal: Client, mailbox: Mailbox, slack: SlackStandin, stack_dir: Path) -> Settings:
     agreement = stack_dir / "agreement.yaml"
     agreement.write_text(short_agreement_yaml())
-    return Settings(
+    return auth_settings(
         data_dir=stack_dir,
         database_url=f"sqlite:///{stack_dir / 'slaflow.db'}",
         agreement_file=agreement,
@@ -142,7 +143,10 @@ async def api(settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClie
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://slaflow.test", timeout=60
+            transport=transport,
+            base_url="http://slaflow.test",
+            timeout=60,
+            headers=auth_headers(),
         ) as client:
             yield client
 

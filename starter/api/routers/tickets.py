@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import HTTPException
 
+from slaflow.roles import Role
 from slaflow.tickets import (
     COMMANDS,
     TICKET_ID_PATTERN,
@@ -21,6 +22,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from starter import tickets_service as service
+from starter.api.auth import requires
 from starter.api.deps import SettingsDep, TemporalDep
 from starter.api.errors import responses
 
@@ -36,10 +38,11 @@ TicketId = Annotated[
     status_code=status.HTTP_201_CREATED,
     response_model=TicketView,
     summary="Open a ticket (idempotent on ticket_id)",
+    dependencies=requires(Role.INTAKE),
     responses={
         201: {"description": "Started; the ticket's SLA targets are pinned."},
         200: {"model": TicketView, "description": "Already known: its current state."},
-        **responses(400, 422, 503, 504),
+        **responses(400, 401, 403, 422, 503, 504),
     },
 )
 async def open_ticket(
@@ -56,7 +59,8 @@ async def open_ticket(
     "",
     response_model=service.TicketList,
     summary="List tickets through Temporal visibility",
-    responses=responses(400, 422, 503, 504),
+    dependencies=requires(Role.AGENT),
+    responses=responses(400, 401, 403, 422, 503, 504),
 )
 async def list_tickets(
     temporal: TemporalDep,
@@ -72,7 +76,8 @@ async def list_tickets(
     "/{ticket_id}",
     response_model=TicketView,
     summary="A ticket's live state",
-    responses=responses(404, 422, 503, 504),
+    dependencies=requires(Role.AGENT),
+    responses=responses(401, 403, 404, 422, 503, 504),
 )
 async def get_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketView:
     return await service.get_ticket(await temporal.client(), ticket_id)
@@ -82,7 +87,8 @@ async def get_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketView:
     "/{ticket_id}/explain",
     response_model=TicketExplanation,
     summary="How each deadline was computed",
-    responses=responses(404, 422, 503, 504),
+    dependencies=requires(Role.AGENT),
+    responses=responses(401, 403, 404, 422, 503, 504),
 )
 async def explain_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketExplanation:
     """Each target's calendar, the working spans counted, the pauses, and the deadline in the
@@ -100,10 +106,11 @@ def _add_command_route(name: str, model: type[Command]) -> None:
         run,
         methods=["POST"],
         response_model=TicketView,
+        dependencies=requires(Role.AGENT),
         summary=f"Command: {name.replace('_', ' ')}",
         description=(model.__doc__ or "").strip()
         or f"Runs `{name}` as a workflow update; the ticket may refuse it (409).",
-        responses=responses(400, 404, 409, 422, 503, 504),
+        responses=responses(400, 401, 403, 404, 409, 422, 503, 504),
     )
 
 
@@ -111,7 +118,7 @@ for _name, _model in COMMANDS.items():
     _add_command_route(_name, _model)
 
 
-@router.post("/{ticket_id}/{command}", include_in_schema=False)
+@router.post("/{ticket_id}/{command}", include_in_schema=False, dependencies=requires(Role.AGENT))
 async def unknown_command(ticket_id: TicketId, command: str) -> Any:
     raise HTTPException(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
