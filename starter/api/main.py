@@ -14,6 +14,7 @@ from slaflow.roles import Role
 from slaflow.settings import Settings, get_settings
 from starter.api import errors
 from starter.api.auth import AUTH_ERRORS, requires
+from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
 from starter.api.routers import agreement, amendments, health, slack, tickets
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.slaflow = build_state(settings)
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     # Roles per router; tickets declares its own per route (intake opens, agents act).
     # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
