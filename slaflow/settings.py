@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description='API tokens and their roles, JSON: {"<token>": "manager"}; '
         "`slaflow token create` stores hashed ones in the database instead.",
     )
+    max_request_bytes: int = Field(
+        1_048_576, gt=0, description="Larger request bodies are refused with 413."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
