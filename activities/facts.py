@@ -8,22 +8,26 @@ from sqlalchemy import Engine, Table
 from temporalio import activity
 
 from activities.db import upsert_insert
-from activities.tables import TicketFactRow
+from activities.tables import TicketFactRow, tier_ack_column
 from slaflow.tickets import TicketFacts
+from slaflow.tiers import Tier
 from workflows.activity_calls import RECORD_TICKET_FACTS, FactsRecorded
 
 
 def upsert_facts(engine: Engine, facts: TicketFacts) -> None:
     """Insert the ticket's row or overwrite it, atomically: a retried activity may race its
     earlier attempt, and a check-then-insert would fail one of them on the primary key."""
-    values = facts.model_dump()
+    values = facts.model_dump(exclude={"tier_ack_seconds"})
     values.update(
         priority=facts.priority.value,
         channel=facts.channel.value,
         highest_tier=facts.highest_tier.value,
         status=facts.status.value,
+        resolved_tier=facts.resolved_tier.value if facts.resolved_tier else None,
         updated_at=datetime.now(UTC),
     )
+    for tier in Tier:
+        values[tier_ack_column(tier.value)] = facts.tier_ack_seconds.get(tier)
     table: Table = TicketFactRow.__table__  # type: ignore[attr-defined]
     insert = upsert_insert(engine, table).values(**values)
     statement = insert.on_conflict_do_update(

@@ -7,7 +7,7 @@ notices owed. Unit tests drive it without Temporal; the workflow replays it dete
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
@@ -596,11 +596,66 @@ def view(rt: TicketRuntime, now: datetime) -> TicketView:
     )
 
 
+def _counted_seconds(rt: TicketRuntime, target: TargetClock) -> float | None:
+    """Business seconds a met target's clock counted (its pauses excluded), else None."""
+    if target.met_at is None:
+        return None
+    return sla_clock.used_time(_calendar(rt, target), target, target.met_at).total_seconds()
+
+
+@dataclass
+class _PauseTally:
+    """Pauses read off the history: a pause ends at the next resume or resolution."""
+
+    count: int = 0
+    seconds: float = 0.0
+    repause_gaps: list[float] = field(default_factory=list)
+
+
+def _pause_tally(rt: TicketRuntime) -> _PauseTally:
+    tally = _PauseTally()
+    started: datetime | None = None
+    resumed: datetime | None = None
+    for event in rt.events:
+        if event.kind is EventKind.PAUSED:
+            tally.count += 1
+            started = event.at
+            if resumed is not None:
+                tally.repause_gaps.append((event.at - resumed).total_seconds())
+            resumed = None
+        elif event.kind in (EventKind.RESUMED, EventKind.RESOLVED, EventKind.REOPENED):
+            if started is not None:
+                tally.seconds += (event.at - started).total_seconds()
+                started = None
+            resumed = event.at if event.kind is EventKind.RESUMED else None
+    if started is not None:  # still on hold: count up to the latest moment the ticket knows
+        end = rt.resolved_at or rt.closed_at or rt.events[-1].at
+        tally.seconds += max((end - started).total_seconds(), 0.0)
+    return tally
+
+
+def _tier_ack_seconds(rt: TicketRuntime) -> dict[Tier, float]:
+    """Per tier: from its first page (the opening page, or the escalation to it) to its first
+    acknowledgement, wall-clock."""
+    paged: dict[Tier, datetime] = {}
+    acked: dict[Tier, float] = {}
+    for event in rt.events:
+        if event.tier is None:
+            continue
+        if event.kind in (EventKind.PAGED, EventKind.ESCALATED):
+            paged.setdefault(event.tier, event.at)
+        elif event.kind is EventKind.ACKNOWLEDGED and event.tier in paged:
+            acked.setdefault(event.tier, (event.at - paged[event.tier]).total_seconds())
+    return acked
+
+
 def facts(rt: TicketRuntime) -> TicketFacts:
-    """What reporting keeps of the ticket."""
+    """What reporting keeps of the ticket. Pure and deterministic: the workflow calls it."""
     first = rt.target(TargetKind.FIRST_RESPONSE)
     resolution = rt.target(TargetKind.RESOLUTION)
     acks = [e.at for e in rt.events if e.kind is EventKind.ACKNOWLEDGED]
+    pauses = _pause_tally(rt)
+    done = rt.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
     return TicketFacts(
         ticket_id=rt.ticket.ticket_id,
         customer=rt.ticket.customer,
@@ -620,6 +675,13 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         escalations=sum(1 for e in rt.events if e.kind is EventKind.ESCALATED),
         reopen_count=rt.reopen_count,
         status=rt.status,
+        paused_seconds=pauses.seconds,
+        pauses=pauses.count,
+        repause_gaps_seconds=pauses.repause_gaps,
+        first_response_seconds=_counted_seconds(rt, first),
+        resolution_seconds=_counted_seconds(rt, resolution),
+        resolved_tier=rt.tier if done else None,
+        tier_ack_seconds=_tier_ack_seconds(rt),
     )
 
 

@@ -369,6 +369,27 @@ class TicketFacts(BaseModel):
     escalations: int
     reopen_count: int
     status: TicketStatus
+    # What reports need beyond the above. Defaults keep payloads written before them parsing.
+    paused_seconds: float = Field(
+        0, description="Wall-clock seconds the ticket waited on the customer or a third party."
+    )
+    pauses: int = Field(0, description="How often the ticket was put on hold.")
+    repause_gaps_seconds: list[float] = Field(
+        default_factory=list,
+        description="For each pause that followed a resume: seconds from that resume to it.",
+    )
+    first_response_seconds: float | None = Field(
+        None, description="Business seconds the first-response clock counted until it was met."
+    )
+    resolution_seconds: float | None = Field(
+        None, description="Business seconds the resolution clock counted until it was met."
+    )
+    resolved_tier: Tier | None = Field(None, description="The tier it was at when resolved.")
+    tier_ack_seconds: dict[Tier, float] = Field(
+        default_factory=dict,
+        description="Per tier that acknowledged: wall-clock seconds from its first page to its "
+        "first acknowledgement.",
+    )
 
 
 class TicketOutcome(BaseModel):
