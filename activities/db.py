@@ -10,7 +10,10 @@ from sqlalchemy import Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel, create_engine
 
-from activities import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from activities import (  # noqa: F401  (registers the tables on SQLModel.metadata)
+    amendment_tables,
+    tables,
+)
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:

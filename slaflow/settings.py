@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from slaflow.durations import Duration
 from slaflow.roles import Role
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -61,6 +64,37 @@ class Settings(BaseSettings):
     slack_standin_port: int = 8010
     max_cached_workflows: int = 1000
     graceful_shutdown_seconds: float = 30.0
+    service_level_check_every: Duration = Field(
+        timedelta(minutes=15),
+        description="How often the schedule checks service-level objectives, e.g. 15m; 0s: off.",
+    )
+
+    # Operations: migrations, logs, metrics (README "Running in production").
+    db_auto_migrate: bool = Field(
+        True,
+        description="Upgrade the database schema at worker/API start; production sets false "
+        "and runs `slaflow db upgrade` once before starting them.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text for people, json for one JSON object per line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="The root log level of every slaflow process."
+    )
+    metrics_host: str = Field(
+        "0.0.0.0", description="Address the worker's metrics endpoints listen on."
+    )
+    worker_metrics_port: int = Field(
+        9464, ge=0, le=65535, description="slaflow's own worker metrics (Prometheus); 0: off."
+    )
+    temporal_metrics_port: int = Field(
+        9465, ge=0, le=65535, description="The Temporal SDK's worker metrics (Prometheus); 0: off."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def resolved_database_url(self) -> str:

@@ -43,6 +43,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import Channel, Priority, Tier
+from starter import cli_db
 from starter import tickets_service as service
 
 if TYPE_CHECKING:
@@ -85,11 +86,10 @@ app = _ProcessApp(
 )
 ticket_app = typer.Typer(help="Open, inspect and act on tickets.", no_args_is_help=True)
 mail_app = typer.Typer(help="The local mailbox of `slaflow run`.", no_args_is_help=True)
-db_app = typer.Typer(help="slaflow's own database.", no_args_is_help=True)
 agreement_app = typer.Typer(help="The service-level agreement.", no_args_is_help=True)
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
-app.add_typer(db_app, name="db")
+app.add_typer(cli_db.app, name="db")
 app.add_typer(agreement_app, name="agreement")
 
 Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]
@@ -494,30 +494,22 @@ def mail_list(
 
 def _prepared_engine() -> Engine:
     from activities.agreement_store import seed_agreement
-    from activities.db import create_tables, make_engine
+    from activities.db import make_engine
+    from activities.schema import SchemaNotCurrent, prepare_schema
     from slaflow.agreement_file import AgreementFileError
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        create_tables(engine)
+        prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
         seed_agreement(engine, settings.agreement_file)
+    except SchemaNotCurrent as exc:
+        fail(str(exc))
     except AgreementFileError as exc:
         fail(str(exc))
     except Exception as exc:  # SQLAlchemy's errors name the database and the reason
         fail(f"database {engine.url.render_as_string(hide_password=True)}: {exc}")
     return engine
-
-
-@db_app.command("init")
-def db_init() -> None:
-    """Create the tables and seed agreement version 1 from SLAFLOW_AGREEMENT_FILE."""
-    from activities.agreement_store import all_versions
-
-    engine = _prepared_engine()
-    versions = all_versions(engine)
-    typer.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
-    typer.echo(f"agreement versions: {len(versions)} (version 1 from {versions[0].source})")
 
 
 @agreement_app.command("show")
@@ -659,7 +651,8 @@ def amendment_propose(
     as_json: JsonFlag = False,
 ) -> None:
     """Propose an amendment; every signatory is asked by email and Slack."""
-    from activities.db import create_tables, make_engine
+    from activities.db import make_engine
+    from activities.schema import SchemaNotCurrent, prepare_schema
     from slaflow.agreement_file import AgreementFileError, load_agreement
     from slaflow.amendments import AmendmentProposal
     from starter import amendments_service
@@ -706,10 +699,12 @@ def amendment_propose(
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        create_tables(engine)
+        prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
         view = with_temporal(
             lambda c: amendments_service.propose(c, settings.task_queue, engine, proposal)
         )
+    except SchemaNotCurrent as exc:
+        fail(str(exc))
     finally:
         engine.dispose()
     if not as_json:

@@ -1,0 +1,1 @@
+"""Alembic revisions of slaflow's tables, oldest first by `down_revision`."""
