@@ -52,6 +52,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client) -> list[A
         facts.record_ticket_facts,
         email.send_email,
         slack.post_slack,
+        slack.update_slack_root,
         amendments.amendment_impact,
         amendments.commit_amendment,
         amendment_notices.send_amendment_email,

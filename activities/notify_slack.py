@@ -1,9 +1,13 @@
 """The Slack notification activity: post a notice to a tier's channel (or thread) exactly once.
 
 Idempotent like email: the `NotificationRow` of the key holds the posted channel and ts, and a
-retry that finds it posts nothing. Errors are classified for Temporal's RetryPolicy (the only
-retry layer: the client gets no slack-sdk retry handlers): 429 waits as long as Slack asks,
-configuration mistakes (unknown channel, bad token) stop, outages retry.
+retry that finds it posts nothing. `update_slack_root` rewrites a tier's root message (the first
+post of its thread) with `chat.update` to show the ticket as it is now: status, tier, owner,
+clocks, and only the buttons that still apply.
+
+Errors are classified for Temporal's RetryPolicy (the only retry layer: the client gets no
+slack-sdk retry handlers): 429 waits as long as Slack asks, configuration mistakes (unknown
+channel, bad token, a deleted message) stop, outages retry.
 """
 
 from __future__ import annotations
@@ -21,12 +25,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify_email import describe_targets, load_receipt, store_receipt, ticket_link
-from slaflow.notifications import SlackNotification, SlackReceipt
+from slaflow.notifications import SlackNotification, SlackReceipt, SlackRootUpdate
 from slaflow.settings import Settings
-from slaflow.tickets import NoticeKind, TicketStatus
-from slaflow.tiers import Priority
+from slaflow.tickets import EventKind, NoticeKind, TicketStatus, TicketView
+from slaflow.tiers import Priority, next_tier
 
-__all__ = ["BUTTONS", "PERMANENT_ERRORS", "SlackActivities", "action_buttons", "render_slack"]
+__all__ = [
+    "BUTTONS",
+    "PERMANENT_ERRORS",
+    "SlackActivities",
+    "action_buttons",
+    "buttons_for",
+    "render_root",
+    "render_slack",
+]
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -45,6 +57,9 @@ PERMANENT_ERRORS = frozenset(
         "invalid_arguments",
         "msg_too_long",
         "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
 """Slack errors no retry can fix: someone has to change the agreement, the token or the app."""
@@ -73,11 +88,13 @@ BUTTONS: tuple[tuple[str, str, str | None], ...] = (
 """Each button's `action_id` (the command the Slack interaction runs), label and style."""
 
 
-def action_buttons(ticket_id: str) -> dict[str, Any]:
+def action_buttons(ticket_id: str, actions: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The `actions` block whose buttons run commands through `POST /slack/interactions`; each
-    button's `value` is the ticket id."""
+    button's `value` is the ticket id. `actions` picks some of `BUTTONS` (default: all)."""
     elements = []
     for action_id, label, style in BUTTONS:
+        if actions is not None and action_id not in actions:
+            continue
         button: dict[str, Any] = {
             "type": "button",
             "action_id": action_id,
@@ -90,6 +107,150 @@ def action_buttons(ticket_id: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 
 
+def buttons_for(ticket: TicketView) -> tuple[str, ...]:
+    """The commands that still make sense: none once resolved or closed, no Acknowledge once
+    the current page is acknowledged, no Escalate at the top of the ladder."""
+    if ticket.status in _FINISHED:
+        return ()
+    shown = []
+    for action_id, _, _ in BUTTONS:
+        if action_id == "acknowledge" and ticket.acknowledged_by is not None:
+            continue
+        if action_id == "escalate" and next_tier(ticket.tier) is None:
+            continue
+        shown.append(action_id)
+    return tuple(shown)
+
+
+def _header(ticket: TicketView) -> dict[str, Any]:
+    mark = _PRIORITY_MARK.get(ticket.priority, "")
+    return {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": _cut(f"{mark} {ticket.priority} · {ticket.subject}".strip(), 150),
+            "emoji": True,
+        },
+    }
+
+
+def _target_lines(ticket: TicketView, warnings: dict[Any, list[int]] | None = None) -> list[str]:
+    lines = []
+    for view, target in zip(ticket.targets, describe_targets(ticket), strict=True):
+        if target.deadline is not None:
+            epoch = int(target.deadline.timestamp())
+            due = f"due <!date^{epoch}^{{date_short_pretty}} {{time}}|{target.due}> "
+            due += f"({_esc(target.left)})"
+        else:
+            due = _esc(target.left)
+        line = f"*{target.label}*: {due}"
+        if view.status == "breached":
+            line = f":red_circle: {line}, breached"
+        sent = (warnings or {}).get(view.kind)
+        if sent and view.status == "running":
+            line = f":warning: {line} · warned at {', '.join(f'{p}%' for p in sent)}"
+        lines.append(line)
+    return lines
+
+
+def _fields(settings: Settings, ticket: TicketView) -> dict[str, Any]:
+    link = ticket_link(settings, ticket.ticket_id)
+    owner = ticket.assignee or ticket.acknowledged_by
+    fields = [
+        ("Ticket", f"<{link}|{_esc(ticket.ticket_id)}>"),
+        ("Customer", _esc(ticket.customer)),
+        ("Tier", ticket.tier.label),
+        ("Status", ticket.status.value.replace("_", " ")),
+        ("Assignee", _esc(owner or "unassigned")),
+        ("Channel", ticket.channel.value.replace("_", " ")),
+    ]
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": _cut(f"*{name}*\n{value}", 2000)} for name, value in fields
+        ],
+    }
+
+
+_QUIET_EVENTS = frozenset({EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED})
+
+
+def status_line(update: SlackRootUpdate) -> str:
+    """What a root message says first: where the ticket stands and who has it."""
+    ticket = update.ticket
+    status = ticket.status
+    if status is TicketStatus.CLOSED:
+        line = "*Closed*"
+    elif status is TicketStatus.RESOLVED:
+        resolver = next(
+            (e.actor for e in reversed(ticket.events) if e.kind is EventKind.RESOLVED), None
+        )
+        line = "*Resolved*" + (f" by {_esc(resolver)}" if resolver else "")
+    elif status.waiting:
+        line = f"*{status.value.replace('_', ' ').capitalize()}* at the {ticket.tier.label} tier"
+    elif ticket.acknowledged_by is not None:
+        line = f"*Acknowledged* by {_esc(ticket.acknowledged_by)} at the {ticket.tier.label} tier"
+    else:
+        line = f"*Open*, waiting for the {ticket.tier.label} tier to acknowledge"
+        mentions = [f"<@{c.slack_user_id}>" for c in update.paged if c.slack_user_id]
+        names = [_esc(c.name) for c in update.paged if not c.slack_user_id]
+        if mentions or names:
+            line += "\npaged: " + ", ".join([*mentions, *names])
+    if ticket.breached and status not in _FINISHED:
+        line += "\n:rotating_light: an SLA target is breached"
+    if update.tier is not ticket.tier and status not in _FINISHED:
+        line += (
+            f"\nThis is the {update.tier.label} thread; the ticket is now with the "
+            f"*{ticket.tier.label}* tier."
+        )
+    latest = [e for e in ticket.events if e.kind not in _QUIET_EVENTS]
+    if latest:
+        event = latest[-1]
+        what = event.kind.value.replace("_", " ")
+        detail = f": {_esc(_cut(event.detail, 200))}" if event.detail else ""
+        line += f"\nLatest: {what} by {_esc(event.actor)}{detail}"
+    return line
+
+
+def render_root(settings: Settings, update: SlackRootUpdate) -> tuple[str, list[dict[str, Any]]]:
+    """A tier's root message as the ticket stands now: the `text` fallback and the blocks
+    (header, status line, fields, clocks, the buttons that still apply, when it was updated)."""
+    ticket = update.ticket
+    link = ticket_link(settings, ticket.ticket_id)
+    blocks: list[dict[str, Any]] = [
+        _header(ticket),
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(status_line(update), 3000)}},
+        _fields(settings, ticket),
+    ]
+    lines = _target_lines(ticket, dict(update.warnings_sent))
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    actions = buttons_for(ticket)
+    if actions:
+        blocks.append(action_buttons(ticket.ticket_id, actions))
+    epoch = int(ticket.as_of.timestamp())
+    stamp = ticket.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"slaflow · {update.tier.label} thread · updated "
+                    f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{stamp}> · "
+                    f"<{link}|open ticket>",
+                }
+            ],
+        }
+    )
+    owner = ticket.assignee or ticket.acknowledged_by
+    summary = f"{ticket.status.value.replace('_', ' ')} at {ticket.tier.label}"
+    if owner:
+        summary += f", owner {owner}"
+    text = f"[{ticket.priority}] {ticket.ticket_id} {ticket.subject}: {summary}"
+    return _cut(_esc(text), 3000), blocks
+
+
 def render_slack(
     settings: Settings, request: SlackNotification
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -99,16 +260,6 @@ def render_slack(
     ticket, notice = request.ticket, request.notice
     mentions = " ".join(f"<@{c.slack_user_id}>" for c in notice.recipients if c.slack_user_id)
     link = ticket_link(settings, ticket.ticket_id)
-    mark = _PRIORITY_MARK.get(ticket.priority, "")
-
-    target_lines = []
-    for target in describe_targets(ticket):
-        if target.deadline is not None:
-            epoch = int(target.deadline.timestamp())
-            due = f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{target.due}>"
-        else:
-            due = target.due
-        target_lines.append(f"*{target.label}*: due {due} ({_esc(target.left)})")
 
     headline = f"*{_esc(notice.headline)}*"
     if notice.reason:
@@ -116,38 +267,19 @@ def render_slack(
     if mentions:
         headline += f"\n{mentions}"
 
-    fields = [
-        ("Ticket", f"<{link}|{_esc(ticket.ticket_id)}>"),
-        ("Customer", _esc(ticket.customer)),
-        ("Tier", ticket.tier.label),
-        ("Status", ticket.status.value),
-        ("Assignee", _esc(ticket.assignee or "unassigned")),
-        ("Channel", ticket.channel.value.replace("_", " ")),
-    ]
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": _cut(f"{mark} {ticket.priority} · {ticket.subject}".strip(), 150),
-                "emoji": True,
-            },
-        },
+        _header(ticket),
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(headline, 3000)}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": _cut(f"*{name}*\n{value}", 2000)}
-                for name, value in fields
-            ],
-        },
+        _fields(settings, ticket),
     ]
+    target_lines = _target_lines(ticket)
     if target_lines:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(target_lines)}}
         )
-    if ticket.status not in _FINISHED and notice.kind is not NoticeKind.UPDATE:
-        blocks.append(action_buttons(ticket.ticket_id))
+    actions = buttons_for(ticket)
+    if actions and notice.kind is not NoticeKind.UPDATE:
+        blocks.append(action_buttons(ticket.ticket_id, actions))
     blocks.append(
         {
             "type": "context",
@@ -179,26 +311,26 @@ def _retry_after(error: SlackApiError) -> timedelta:
         return timedelta(seconds=1)
 
 
-def _classify(error: SlackApiError, channel: str) -> ApplicationError:
+def _classify(error: SlackApiError, channel: str, doing: str = "posting to") -> ApplicationError:
     status = getattr(error.response, "status_code", 0)
     data = getattr(error.response, "data", None)
     code = str(data.get("error", "")) if isinstance(data, dict) else ""
     if status == 429:
         delay = _retry_after(error)
         return ApplicationError(
-            f"Slack rate-limited posting to {channel}; retry after {int(delay.total_seconds())}s",
+            f"Slack rate-limited {doing} {channel}; retry after {int(delay.total_seconds())}s",
             type="SlackRateLimited",
             next_retry_delay=delay,
         )
     if code in PERMANENT_ERRORS:
         return ApplicationError(
-            f"Slack refused posting to {channel}: {code}",
+            f"Slack refused {doing} {channel}: {code}",
             {"channel": channel, "error": code},
             type="SlackRejected",
             non_retryable=True,
         )
     return ApplicationError(
-        f"Slack failed posting to {channel}: HTTP {status} {code or 'no error code'}",
+        f"Slack failed {doing} {channel}: HTTP {status} {code or 'no error code'}",
         {"channel": channel, "error": code, "status": status},
         type="SlackUnavailable",
     )
@@ -256,6 +388,41 @@ class SlackActivities:
 
         receipt = SlackReceipt(channel=str(response["channel"]), ts=str(response["ts"]))
         await self._record(request, receipt)
+        return receipt
+
+    @activity.defn(name="update_slack_root")
+    async def update_slack_root(self, request: SlackRootUpdate) -> SlackReceipt:
+        """Rewrite a tier's root message to show the ticket as it is now (`chat.update`).
+
+        Idempotent twice over: a retry that finds the key's receipt does nothing, and
+        rewriting a message with the same content changes nothing Slack shows. A deleted
+        message (`message_not_found`) or one the bot did not post (`cant_update_message`) is
+        permanent: the workflow records it on the ticket and stops updating that root."""
+        stored = await asyncio.to_thread(load_receipt, self.engine, request.idempotency_key)
+        if stored is not None:
+            return SlackReceipt.model_validate({**stored, "duplicate": True})
+        text, blocks = render_root(self.settings, request)
+        where = f"{request.channel} (message {request.ts})"
+        try:
+            response = await self.client.chat_update(
+                channel=request.channel, ts=request.ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            raise _classify(error, where, "updating") from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ApplicationError(
+                f"Slack unreachable updating {where}: {type(error).__name__}: {error}",
+                type="SlackUnavailable",
+            ) from error
+        receipt = SlackReceipt(channel=str(response["channel"]), ts=str(response["ts"]))
+        await asyncio.to_thread(
+            store_receipt,
+            self.engine,
+            request.idempotency_key,
+            "slack",
+            request.ticket.ticket_id,
+            receipt.model_dump(mode="json"),
+        )
         return receipt
 
     async def _record(self, request: SlackNotification, receipt: SlackReceipt) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from slaflow.tickets import Notice, TicketView
+from slaflow.agreement import Contact
+from slaflow.tickets import Notice, TargetKind, TicketView
+from slaflow.tiers import Tier
 
 
 class EmailNotification(BaseModel):
@@ -37,6 +39,25 @@ class SlackReceipt(BaseModel):
     channel: str
     ts: str
     duplicate: bool = False
+
+
+class SlackRootUpdate(BaseModel):
+    """The ticket as it is now, rewritten into one tier's root Slack message (chat.update).
+
+    Each tier the ticket reached has one root message (its first post, which starts that tier's
+    thread); every state change rewrites every root, so each channel shows the truth."""
+
+    idempotency_key: str = Field(description="<workflow id>/<notice number>/slack-root/<tier>")
+    channel: str = Field(description="The channel id Slack answered when the root was posted.")
+    ts: str = Field(description="The root message's ts.")
+    tier: Tier = Field(description="The tier whose thread this root message starts.")
+    ticket: TicketView = Field(description="The live state; events holds the latest few only.")
+    paged: list[Contact] = Field(
+        default_factory=list, description="Who the current page went to (mentioned until acked)."
+    )
+    warnings_sent: dict[TargetKind, list[int]] = Field(
+        default_factory=dict, description="Per target, the warning percentages already sent."
+    )
 
 
 def mail_thread_root(workflow_id: str, domain: str = "slaflow") -> str:

@@ -15,6 +15,7 @@ PIN_TERMS = "pin_terms"
 RECORD_TICKET_FACTS = "record_ticket_facts"
 SEND_EMAIL = "send_email"
 POST_SLACK = "post_slack"
+UPDATE_SLACK_ROOT = "update_slack_root"
 
 
 class PinRequest(BaseModel):

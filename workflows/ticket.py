@@ -5,6 +5,11 @@ for the next due moment, sleeps until then or until a command wakes it, and acts
 updates whose validators refuse what the machine refuses. Notifications run as background tasks
 so a slow mail server never delays the clock; they are awaited before the workflow ends or
 continues as new.
+
+Each tier's first Slack post starts its thread: that root message is rewritten (`chat.update`)
+after every change, so each channel the ticket reached shows its status, tier, owner, clocks
+and the buttons that still apply (behind the `slack-root-message-updates` patch, so tickets
+started before it replay unchanged).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         EmailReceipt,
         SlackNotification,
         SlackReceipt,
+        SlackRootUpdate,
         mail_thread_root,
     )
     from slaflow.tickets import (
@@ -37,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ChangePriority,
         Command,
         Escalate,
+        EventKind,
         Notice,
         Pause,
         PinnedTerms,
@@ -58,6 +65,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import activity_calls as calls
 
 MIN_WAIT = timedelta(milliseconds=1)
+ROOT_UPDATES_PATCH = "slack-root-message-updates"
+"""Tickets started before root messages were updated in place replay without the updates."""
+RECENT_EVENTS_SHOWN = 3
+_QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
 
 
 class TicketWorkflowInput(BaseModel):
@@ -80,6 +91,13 @@ class TicketWorkflow:
         self._deliveries: set[asyncio.Task[None]] = set()
         self._slack_lock = asyncio.Lock()
         self._attributes: tuple[object, ...] = ()
+        self._root_updates: bool | None = None
+        self._root_refresh_queued = False
+        self._root_shown: dict[Tier, str] = {}
+        """What each tier's root message shows now (a `_card` value), so unchanged roots are
+        left alone; empty after continue-as-new, which costs one redundant update at most."""
+        self._root_gone: set[Tier] = set()
+        """Roots Slack refused to update for good (deleted, not ours): not tried again."""
 
     # ----- the clock loop ----------------------------------------------------------------------
 
@@ -140,6 +158,13 @@ class TicketWorkflow:
         self._upsert_attributes()
         for notice in notices:
             self._dispatch(notice)
+        if self._updates_roots():
+            self._queue_root_refresh()
+
+    def _updates_roots(self) -> bool:
+        if self._root_updates is None:
+            self._root_updates = workflow.patched(ROOT_UPDATES_PATCH)
+        return self._root_updates
 
     def _upsert_attributes(self) -> None:
         rt = self._state()
@@ -169,10 +194,10 @@ class TicketWorkflow:
         rt.notice_seq += 1
         key = f"{workflow.info().workflow_id}/{rt.notice_seq}"
         ticket = machine.view(rt, workflow.now()).model_copy(update={"events": []})
-        self._background(self._deliver(notice, key, ticket))
+        self._background(self._deliver(notice, key, ticket, self._card()))
 
-    async def _deliver(self, notice: Notice, key: str, ticket: TicketView) -> None:
-        jobs = [self._post_slack(notice, key, ticket)]
+    async def _deliver(self, notice: Notice, key: str, ticket: TicketView, card: str) -> None:
+        jobs = [self._post_slack(notice, key, ticket, card)]
         if notice.email and notice.recipients:
             jobs.append(self._send_email(notice, key, ticket))
         await asyncio.gather(*jobs)
@@ -200,9 +225,11 @@ class TicketWorkflow:
         else:
             self._note_delivery(True, what, notice.tier)
 
-    async def _post_slack(self, notice: Notice, key: str, ticket: TicketView) -> None:
+    async def _post_slack(self, notice: Notice, key: str, ticket: TicketView, card: str) -> None:
         """The notice in its tier's thread, and a line in the threads of tiers kept informed.
-        Posts of one ticket go one at a time so each tier's first post becomes its thread."""
+        Posts of one ticket go one at a time so each tier's first post becomes its thread.
+        `card` is what the ticket looked like when the notice was decided: a new root shows
+        that, and is brought up to date at once if the ticket has moved on since."""
         rt = self._state()
         matrix = rt.terms.agreement.escalation
         async with self._slack_lock:
@@ -231,7 +258,79 @@ class TicketWorkflow:
                     continue
                 if thread is None:
                     rt.slack_threads[tier] = SlackThread(channel=receipt.channel, ts=receipt.ts)
+                    self._root_shown[tier] = card
+                    if card != self._card() and self._updates_roots():
+                        self._queue_root_refresh()
                 self._note_delivery(True, what, tier)
+
+    # ----- the root messages, updated in place ---------------------------------------------------
+
+    def _card(self) -> str:
+        """Everything a root message shows, as one comparable value (reminders and the
+        time-left figures aside: Slack renders deadlines itself)."""
+        rt = self._state()
+        return "|".join(
+            [
+                rt.status.value,
+                rt.priority.value,
+                rt.assignee or "",
+                rt.page.model_dump_json(exclude={"last_reminder_at", "paged_at"}),
+                *(t.model_dump_json() for t in rt.targets),
+            ]
+        )
+
+    def _queue_root_refresh(self) -> None:
+        """One refresh waiting at a time: it renders the state when it runs, so changes
+        made while it waits are shown by it."""
+        if not self._root_refresh_queued:
+            self._root_refresh_queued = True
+            self._background(self._refresh_roots())
+
+    async def _refresh_roots(self) -> None:
+        """Rewrite every root message that shows an older state. After the Slack posts
+        queued before it (same lock), so a new tier's root exists before it is refreshed."""
+        async with self._slack_lock:
+            self._root_refresh_queued = False
+            rt = self._state()
+            card = self._card()
+            stale = [
+                tier
+                for tier in rt.slack_threads
+                if tier not in self._root_gone and self._root_shown.get(tier) != card
+            ]
+            if not stale:
+                return
+            rt.notice_seq += 1
+            key = f"{workflow.info().workflow_id}/{rt.notice_seq}"
+            view = machine.view(rt, workflow.now())
+            recent = [e for e in view.events if e.kind not in _QUIET_EVENTS]
+            ticket = view.model_copy(update={"events": recent[-RECENT_EVENTS_SHOWN:]})
+            for tier in stale:
+                thread = rt.slack_threads[tier]
+                try:
+                    await workflow.execute_activity(
+                        calls.UPDATE_SLACK_ROOT,
+                        SlackRootUpdate(
+                            idempotency_key=f"{key}/slack-root/{tier.value}",
+                            channel=thread.channel,
+                            ts=thread.ts,
+                            tier=tier,
+                            ticket=ticket,
+                            paged=rt.page.contacts,
+                            warnings_sent={t.kind: t.warnings_fired for t in rt.targets},
+                        ),
+                        result_type=SlackReceipt,
+                        start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
+                        retry_policy=calls.NOTIFY_RETRY,
+                    )
+                except ActivityError as err:
+                    what = f"slack root message update in {thread.channel}: {_cause(err)}"
+                    self._note_delivery(False, what, tier)
+                    if _permanent(err):
+                        self._root_gone.add(tier)
+                    continue
+                self._root_shown[tier] = card
 
     def _note_delivery(self, ok: bool, detail: str, tier: Tier) -> None:
         machine.record_notification(self._state(), workflow.now(), ok, detail, tier)
@@ -384,6 +483,12 @@ class TicketWorkflow:
     def explain(self, at: datetime | None = None) -> TicketExplanation:
         """Each deadline with the calendar, working spans and pauses that produced it."""
         return machine.explain(self._state(), at or workflow.now())
+
+
+def _permanent(err: ActivityError) -> bool:
+    """Whether the activity gave up for good (non-retryable), not merely ran out of time."""
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.non_retryable
 
 
 def _cause(err: ActivityError) -> str:

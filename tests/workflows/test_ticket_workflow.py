@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -25,8 +26,11 @@ from temporalio.worker import Worker
 
 from activities.agreement_store import EPOCH, add_version
 from activities.facts import FactsActivities
+from activities.notify_slack import render_root, status_line
 from activities.tables import TicketFactRow
 from activities.terms import TermsActivities
+from slaflow.notifications import SlackNotification, SlackRootUpdate
+from slaflow.settings import Settings
 from slaflow.tickets import (
     Acknowledge,
     AddComment,
@@ -39,6 +43,7 @@ from slaflow.tickets import (
     Respond,
     Resume,
     Snapshot,
+    TargetKind,
     TicketExplanation,
     TicketOutcome,
     TicketStatus,
@@ -90,6 +95,10 @@ class Harness:
 
 
 HISTORIES = Path(__file__).parent.parent / "histories"
+HISTORY_SET = "root_updates"
+"""Names this code's recordings, so they sit beside (never over) histories of earlier workflow
+code: "ticket-<test>-<n>.json" predate the slack-root-message-updates patch and must keep
+replaying. Choose a new name when a new patch changes what the workflow records."""
 
 
 async def save_histories(harness: Harness, test_name: str) -> None:
@@ -97,11 +106,10 @@ async def save_histories(harness: Harness, test_name: str) -> None:
     if not os.environ.get("SLAFLOW_RECORD_HISTORIES"):
         return
     HISTORIES.mkdir(exist_ok=True)
+    name = test_name.removeprefix("test_")
     for i, handle in enumerate(harness.started):
         history = await handle.fetch_history()
-        (HISTORIES / f"ticket-{test_name.removeprefix('test_')}-{i}.json").write_text(
-            history.to_json()
-        )
+        (HISTORIES / f"ticket-{HISTORY_SET}-{name}-{i}.json").write_text(history.to_json())
 
 
 @pytest.fixture
@@ -115,7 +123,13 @@ async def harness(
         time_env.client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[terms.pin_terms, facts.record_ticket_facts, sent.send_email, sent.post_slack],
+        activities=[
+            terms.pin_terms,
+            facts.record_ticket_facts,
+            sent.send_email,
+            sent.post_slack,
+            sent.update_slack_root,
+        ],
         activity_executor=ThreadPoolExecutor(4),
     ):
         harness = Harness(time_env, time_env.client, task_queue, sent, engine)
@@ -323,3 +337,117 @@ async def test_business_hours_ticket_pins_its_calendar_and_explains_its_deadline
     explained = await handle.query("explain", result_type=TicketExplanation)
     assert explained.targets[1].calendar == "office"
     assert "2026-03-09T12:00:00+01:00" in explained.targets[1].summary
+
+
+# ----- the root Slack messages, updated in place -------------------------------------------------
+
+
+async def _root_updates(
+    harness: Harness, count: int, within: float = 10.0
+) -> list[SlackRootUpdate]:
+    """The first `count` root-message updates, once they have been made (activities run a
+    moment after the update that caused them returns)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while len(harness.sent.root_updates) < count:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"{len(harness.sent.root_updates)} root updates, wanted {count}: "
+                f"{[(u.tier, u.ticket.status) for u in harness.sent.root_updates]}"
+            )
+        await asyncio.sleep(0.05)
+    return harness.sent.root_updates[:count]
+
+
+def _buttons(update: SlackRootUpdate) -> list[str]:
+    _, blocks = render_root(Settings(_env_file=None), update)
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_state_changes_rewrite_every_root_message_of_the_ticket(harness: Harness) -> None:
+    handle = await harness.open()
+    agent_root = await _root_slack_post(harness, "#agents")
+    await asyncio.sleep(0.3)
+    assert harness.sent.root_updates == []  # the root was posted as the ticket stands
+
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    [acked] = await _root_updates(harness, 1)
+    assert (acked.channel, acked.ts, acked.tier) == (agent_root.channel, "1.000100", Tier.AGENT)
+    assert acked.ticket.status is TicketStatus.ACKNOWLEDGED
+    assert acked.ticket.acknowledged_by == "agent1"
+    assert _buttons(acked) == ["assign", "escalate", "resolve"]  # no Acknowledge any more
+    assert "*Acknowledged* by agent1" in status_line(acked)
+
+    await harness.update(handle, "escalate", Escalate(actor="agent1", reason="needs a lead"))
+    escalated = (await _root_updates(harness, 2))[1]
+    lead_root = await _root_slack_post(harness, "#leads")
+    assert escalated.tier is Tier.AGENT and escalated.ticket.tier is Tier.TEAM_LEAD
+    assert escalated.ticket.status is TicketStatus.OPEN  # the lead must acknowledge again
+    assert _buttons(escalated) == ["acknowledge", "assign", "escalate", "resolve"]
+    assert "now with the *team lead* tier" in status_line(escalated)
+    assert lead_root.ticket.tier is Tier.TEAM_LEAD  # the new tier's root showed it at once
+
+    await harness.update(handle, "resolve", Resolve(actor="lead1", note="fixed"))
+    resolved = (await _root_updates(harness, 4))[2:]
+    assert {u.tier for u in resolved} == {Tier.AGENT, Tier.TEAM_LEAD}
+    lead_ts = next(  # the recorder answers each post with its position as ts
+        f"{i + 1}.000100"
+        for i, s in enumerate(harness.sent.slack)
+        if s.channel == "#leads" and not s.thread_ts
+    )
+    assert {(u.channel, u.ts) for u in resolved} == {("#agents", "1.000100"), ("#leads", lead_ts)}
+    for update in resolved:
+        assert update.ticket.status is TicketStatus.RESOLVED and _buttons(update) == []
+        assert "*Resolved* by lead1" in status_line(update)
+
+    await handle.result()  # the reopen window ends: closed
+    closed = (await _root_updates(harness, 6))[4:]
+    assert {u.ticket.status for u in closed} == {TicketStatus.CLOSED}
+    assert all(_buttons(u) == [] for u in closed)
+    keys = [u.idempotency_key for u in harness.sent.root_updates]
+    assert len(set(keys)) == len(keys)
+
+
+async def test_a_warning_rewrites_the_clocks_of_the_root(harness: Harness) -> None:
+    handle = await harness.open()
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    await _root_updates(harness, 1)
+    await harness.env.sleep(6 * M)  # the agent's 50 % first-response warning fires at 5m
+    warned = next(
+        u for u in await _root_updates(harness, 2) if u.warnings_sent.get(TargetKind.FIRST_RESPONSE)
+    )
+    assert warned.tier is Tier.AGENT and warned.warnings_sent[TargetKind.FIRST_RESPONSE] == [50]
+    _, blocks = render_root(Settings(_env_file=None), warned)
+    clocks = next(b["text"]["text"] for b in blocks if "First response" in str(b))
+    assert ":warning:" in clocks and "warned at 50%" in clocks
+    assert (await harness.state(handle)).status is TicketStatus.ACKNOWLEDGED
+
+
+async def test_a_root_slack_refuses_to_update_is_recorded_once_and_left_alone(
+    harness: Harness,
+) -> None:
+    harness.sent.gone_roots.add("#agents")
+    handle = await harness.open()
+    await _root_slack_post(harness, "#agents")
+    await harness.update(handle, "acknowledge", Acknowledge(actor="agent1"))
+    await harness.update(handle, "respond", Respond(actor="agent1"))
+    await harness.update(handle, "resolve", Resolve(actor="agent1"))
+    await asyncio.sleep(0.5)
+    state = await harness.state(handle)
+    failed = [e for e in state.events if e.kind is EventKind.NOTIFICATION_FAILED]
+    assert len(failed) == 1, failed
+    assert "root message" in failed[0].detail and "message_not_found" in failed[0].detail
+    assert failed[0].tier is Tier.AGENT and state.status is TicketStatus.RESOLVED
+
+
+async def _root_slack_post(harness: Harness, channel: str) -> SlackNotification:
+    async def probe() -> SlackNotification | None:
+        return next(
+            (s for s in harness.sent.slack if s.channel == channel and s.thread_ts is None), None
+        )
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while (found := await probe()) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no root post in {channel}")
+        await asyncio.sleep(0.05)
+    return found
