@@ -2,19 +2,22 @@
 
 Validation failures keep FastAPI's `errors` list for programs and add one readable `detail`
 line per problem ("body.priority: Input should be 'P1', 'P2', 'P3' or 'P4'") for people.
-Malformed JSON is a 400, not a 422: nothing was there to validate.
+Malformed JSON is a 400, not a 422: nothing was there to validate. A 405 lists every method
+the path has.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starter.tickets_service import TicketError
 
@@ -24,7 +27,11 @@ class ErrorBody(BaseModel):
 
 
 class ValidationErrorBody(ErrorBody):
-    errors: list[dict[str, Any]] = Field(description="FastAPI's list: loc, msg, type per problem.")
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="FastAPI's list (loc, msg, type) per problem; empty for a refusal that "
+        "no single field explains, such as a deadline already past.",
+    )
 
 
 _DESCRIPTIONS = {
@@ -43,7 +50,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the error codes a route can answer."""
     return {
         code: {
-            "model": ValidationErrorBody if code in (400, 422) else ErrorBody,
+            "model": ValidationErrorBody if code == 422 else ErrorBody,
             "description": _DESCRIPTIONS[code],
         }
         for code in codes
@@ -76,6 +83,37 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+UNPARSABLE_BODY = "body: could not be parsed; send UTF-8 encoded JSON"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors, made to say what they mean.
+
+    FastAPI answers an undecodable body with "There was an error parsing the body"; and a
+    405's Allow header lists only the methods of the first route that matched the path, not
+    every method the path has (GET and POST /tickets are two routes)."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    detail = exc.detail
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = UNPARSABLE_BODY
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app, request.url.path)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"method {request.method} not allowed here; allowed: {', '.join(allowed)}"
+    return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI document gives `path`, by matching its path templates."""
+    methods: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods.update(m.upper() for m in operations)
+    return sorted(methods)
+
+
 async def _ticket_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TicketError)
     return JSONResponse(status_code=exc.http_status, content={"detail": exc.message})
@@ -84,3 +122,4 @@ async def _ticket_error(_: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TicketError, _ticket_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -140,3 +140,31 @@ async def test_openapi_documents_routes_and_every_status(api: httpx.AsyncClient)
     error = doc["components"]["schemas"]["ErrorBody"]
     assert error["required"] == ["detail"]
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_an_undecodable_body_is_400_saying_what_to_send(api: httpx.AsyncClient) -> None:
+    answer = await api.post(
+        "/tickets", content=b"\xff\xfe\x00", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"detail": "body: could not be parsed; send UTF-8 encoded JSON"}
+
+
+async def test_a_number_for_a_datetime_is_refused_naming_the_field(
+    api: httpx.AsyncClient,
+) -> None:
+    answer = await api.post("/tickets", json={**GOOD, "opened_at": 0})
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("body.opened_at: Value error, must be an ISO 8601")
+
+
+async def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(
+    api: httpx.AsyncClient,
+) -> None:
+    answer = await api.delete("/tickets")
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, POST"
+    assert answer.json()["detail"] == "method DELETE not allowed here; allowed: GET, POST"
+    explain = await api.post("/tickets/T-1/explain", json={})
+    assert explain.status_code == 405
+    assert explain.headers["Allow"] == "GET"

@@ -9,7 +9,7 @@ shows each body; a catch-all after them answers 422 for a name that is not a com
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import HTTPException
 
 from slaflow.roles import Role
@@ -24,7 +24,7 @@ from slaflow.tickets import (
 from starter import tickets_service as service
 from starter.api.auth import requires
 from starter.api.deps import SettingsDep, TemporalDep
-from starter.api.errors import responses
+from starter.api.errors import allowed_methods, responses
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -119,7 +119,12 @@ for _name, _model in COMMANDS.items():
 
 
 @router.post("/{ticket_id}/{command}", include_in_schema=False, dependencies=requires(Role.AGENT))
-async def unknown_command(ticket_id: TicketId, command: str) -> Any:
+async def unknown_command(ticket_id: TicketId, command: str, request: Request) -> Any:
+    allowed = allowed_methods(request.app, request.url.path)
+    if allowed:  # a real path without POST, such as /explain
+        raise HTTPException(
+            status_code=status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": ", ".join(allowed)}
+        )
     raise HTTPException(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         detail=f"path.command: unknown command {command!r}; valid commands: " + ", ".join(COMMANDS),
