@@ -105,6 +105,7 @@ class StandinState:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> view, as opened
     responses: list[dict[str, Any]] = field(default_factory=list)  # what came to response_urls
     interactions: list[dict[str, Any]] = field(default_factory=list)  # what was sent, answered
+    edits: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls that landed
     response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> user, channel
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -118,6 +119,7 @@ class StandinState:
             self.views.clear()
             self.responses.clear()
             self.interactions.clear()
+            self.edits.clear()
             self.response_urls.clear()
             for name in self.initial_channels:
                 self.add_channel(name)
@@ -174,6 +176,23 @@ class StandinState:
                 del self.triggers[old]
             self.triggers[trigger_id] = (now, user_id)
         return trigger_id
+
+    def say(self, channel: str, text: str, user: str = DEFAULT_CLICKER) -> StoredMessage:
+        """A message a person wrote (not the app), e.g. to see chat.update refuse it."""
+        with self.lock:
+            channel_id = self.resolve_channel(channel)
+            if channel_id is None:
+                raise KeyError(f"unknown channel {channel}")
+            message = StoredMessage(
+                channel=channel_id,
+                channel_name=self.channels[channel_id],
+                ts=self.next_ts(),
+                text=text,
+                blocks=None,
+                user=user,
+            )
+            self.messages.append(message)
+            return message
 
     def find_message(self, channel: str, ts: str) -> StoredMessage | None:
         with self.lock:
@@ -264,11 +283,12 @@ def _message_json(message: StoredMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "type": "message",
         "user": message.user,
-        "bot_id": BOT_ID,
         "text": message.text,
         "ts": message.ts,
         "team": TEAM_ID,
     }
+    if message.user == BOT_USER_ID:
+        payload["bot_id"] = BOT_ID
     if message.blocks is not None:
         payload["blocks"] = message.blocks
     if message.thread_ts:
@@ -288,6 +308,24 @@ def _readable(text: str) -> str:
     """Slack's <!date^..|fallback>, <@U..> and <url|label> tokens as a person would read them."""
     plain = _TOKEN.sub(lambda m: m[1] or (f"@{m[2]}" if m[2] else m[3] or ""), text)
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _shown(message: StoredMessage) -> str:
+    """What Slack shows of a message: its blocks' text (header, sections, fields, context)
+    when it has blocks, else its text."""
+    lines: list[str] = []
+    for block in message.blocks if isinstance(message.blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind in ("header", "section") and isinstance(block.get("text"), dict):
+            lines.append(str(block["text"].get("text") or ""))
+        if kind == "section":
+            lines.extend(str(f.get("text") or "") for f in block.get("fields") or [])
+        if kind == "context":
+            lines.extend(str(e.get("text") or "") for e in block.get("elements") or [])
+    shown = "\n".join(line for line in lines if line)
+    return _readable(shown or message.text).replace("*", "")
 
 
 def _buttons(blocks: Any) -> list[dict[str, Any]]:
@@ -330,6 +368,7 @@ def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 _environment = jinja2.Environment(autoescape=True)
 _environment.filters["readable"] = _readable
+_environment.filters["shown"] = _shown
 _environment.filters["buttons"] = _buttons
 _environment.filters["inputs"] = _inputs
 _PAGE = _environment.from_string(
@@ -376,14 +415,17 @@ placeholder="ticket id, or empty"></label> <button id="sla-run">Run</button>{% e
 <section><h2>#{{ name }} <span class="meta">{{ channel_id }}</span></h2>
 {% for m in roots[channel_id] %}
   <div class="msg"><div class="meta">{{ m.ts }}{% if m.ephemeral_to %}
-   · only visible to {{ m.ephemeral_to }}{% endif %}{% if m.edited_ts %} · edited{% endif %}</div>
-  {{ m.text|readable }}
+   · only visible to {{ m.ephemeral_to }}{% endif %}{% if m.edited_ts %}
+   · <span class="edited">edited {{ m.edited_ts }}</span>{% endif %}</div>
+  <div class="body">{{ m|shown }}</div>
   {% set buttons = m.blocks|buttons %}{% if buttons %}<div class="actions">
   {% for b in buttons %}<button class="{{ b.style }}" data-channel="{{ channel_id }}"
    data-ts="{{ m.ts }}" data-action="{{ b.action_id }}">{{ b.label }}</button>{% endfor %}
   </div>{% endif %}
   {% for r in replies.get((channel_id, m.ts), []) %}
-    <div class="msg reply"><div class="meta">{{ r.ts }}</div>{{ r.text|readable }}
+    <div class="msg reply"><div class="meta">{{ r.ts }}{% if r.edited_ts %}
+     · <span class="edited">edited {{ r.edited_ts }}</span>{% endif %}</div>
+    <div class="body">{{ r|shown }}</div>
     {% set buttons = r.blocks|buttons %}{% if buttons %}<div class="actions">
     {% for b in buttons %}<button class="{{ b.style }}" data-channel="{{ channel_id }}"
      data-ts="{{ r.ts }}" data-action="{{ b.action_id }}">{{ b.label }}</button>{% endfor %}
@@ -494,25 +536,39 @@ def create_slack_standin(
         return _ok(channel=channel_id, ts=message.ts, message=_message_json(message))
 
     def update_message(args: dict[str, Any]) -> JSONResponse:
-        channel_id = state.resolve_channel(str(args.get("channel") or ""))
+        """chat.update as Slack answers it: the message must exist (message_not_found), be
+        the app's own (cant_update_message), and keep some content (no_text); the stored
+        message takes the new text and blocks and an `edited` stamp."""
+        channel_id = state.resolve_channel(str(args.get("channel") or ""), create=False)
         if channel_id is None:
             return _error("channel_not_found")
+        if not args.get("ts"):
+            return _error("message_not_found")
+        blocks = args.get("blocks")
+        if blocks is not None and not isinstance(blocks, list):
+            return _error("invalid_blocks")
+        if not args.get("text") and not blocks and not args.get("attachments"):
+            return _error("no_text")
         with state.lock:
             found = next(
                 (
                     m
                     for m in state.messages
-                    if m.channel == channel_id and m.ts == args.get("ts") and not m.ephemeral_to
+                    if m.channel == channel_id and m.ts == str(args["ts"]) and not m.ephemeral_to
                 ),
                 None,
             )
             if found is None:
                 return _error("message_not_found")
-            if "text" in args:
-                found.text = str(args["text"] or "")
+            if found.user != BOT_USER_ID:
+                return _error("cant_update_message")
+            found.text = str(args.get("text") or "")
             if "blocks" in args:
-                found.blocks = args["blocks"]
+                found.blocks = blocks
+            if "metadata" in args:
+                found.metadata = _metadata(args.get("metadata"))
             found.edited_ts = state.next_ts()
+            state.edits.append({"channel": channel_id, "ts": found.ts, "at": found.edited_ts})
         return _ok(channel=channel_id, ts=found.ts, text=found.text, message=_message_json(found))
 
     def conversation(args: dict[str, Any], replies: bool) -> JSONResponse:
