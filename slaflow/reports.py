@@ -1,0 +1,792 @@
+"""Service-level figures from ticket facts: pure functions, no I/O, one place for definitions.
+
+Every figure here is defined once, in this module's docstrings; the README and the API repeat
+these words. The database side (`starter/reports_service.py`) only loads rows and calls these.
+
+**Which tickets.** A report covers the tickets *opened* in its period ``[from, to)`` (by
+``opened_at``, UTC). Facts are written when a ticket resolves and again when it closes (a
+reopened ticket's row is rewritten when it resolves again), so a report counts tickets that
+have been resolved at least once; tickets still open for the first time are on the live board,
+not here.
+
+**Figures of a group** (`GroupFigures`):
+
+* ``opened``: tickets of the group opened in the period. ``resolved``: of those, currently
+  resolved or closed; ``closed``: of those, closed (the reopen window has passed).
+* **Compliance** against the targets pinned when the ticket opened, per target (first response,
+  resolution): ``measured`` = tickets whose target is decided (met, or breached), ``met`` =
+  measured and never breached; ``compliance = met / measured`` (a fraction in [0, 1], ``None``
+  when nothing was measured). Whether a target breached is the ticket's own verdict, counted in
+  **business time** of its calendar with its pauses excluded, exactly as the workflow escalated.
+* **MTTA**: mean time to acknowledge, ``acknowledged_at - opened_at`` (the first
+  acknowledgement of any tier), over acknowledged tickets. **MTTR**: mean time to resolve,
+  ``resolved_at - opened_at`` (the latest resolution), over resolved tickets. Both are
+  **wall-clock** seconds, pauses included: what the customer experienced. Median and p90 use
+  linear interpolation between the closest ranks (numpy's default), so p90 >= median.
+* ``first_response_breaches`` / ``resolution_breaches``: tickets whose target breached;
+  ``breached_tickets``: tickets with either.
+* ``escalations``: escalation steps taken, summed; ``reached_<tier>``: tickets that climbed at
+  least to that tier (the ladder is climbed one tier at a time).
+* ``reopened``: tickets reopened at least once; ``reopen_rate = reopened / opened`` (every
+  ticket with facts was resolved at least once, so this is the share of resolutions that did
+  not hold).
+* Objectives beside them: ``availability_objective`` (the agreement's availability target as
+  a fraction) and ``first_response_objective`` / ``resolution_objective``: the agreement's
+  `service_levels` compliance objective for that target; for a priority group, the priority's
+  own if it has one, else the one for all priorities; for other groups the one for all
+  priorities; of several windows, the strictest percentage. The agreement is the version in
+  force at the end of the period.
+
+Group keys: ``priority``, ``channel``, ``customer``, ``tier`` (the highest tier the ticket
+reached) and ``week`` (the ISO week of ``opened_at``, weeks starting Monday 00:00 UTC).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from slaflow.agreement import Agreement
+from slaflow.tickets import TicketStatus
+from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
+
+WEEK = timedelta(days=7)
+TargetName = Literal["first_response", "resolution"]
+TARGETS: tuple[TargetName, ...] = ("first_response", "resolution")
+
+
+class GroupBy(StrEnum):
+    PRIORITY = "priority"
+    CHANNEL = "channel"
+    CUSTOMER = "customer"
+    TIER = "tier"
+    WEEK = "week"
+
+
+class FactRow(BaseModel):
+    """The columns of `ticket_facts` that reports read (see `slaflow.tickets.TicketFacts`)."""
+
+    ticket_id: str
+    customer: str
+    priority: Priority
+    channel: Channel
+    status: TicketStatus
+    opened_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    first_response_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    first_response_breached: bool = False
+    resolution_breached: bool = False
+    highest_tier: Tier = Tier.AGENT
+    resolved_tier: Tier | None = None
+    escalations: int = 0
+    reopen_count: int = 0
+    paused_seconds: float = 0.0
+    pauses: int = 0
+    repause_gaps_seconds: list[float] = Field(default_factory=list)
+    tier_ack_seconds: dict[Tier, float] = Field(default_factory=dict)
+
+
+# ----- objectives --------------------------------------------------------------------------------
+
+
+class Objectives(BaseModel):
+    """What the agreement promises, as fractions, keyed for look-up by group."""
+
+    agreement_version: int | None = None
+    availability: float | None = None
+    compliance: dict[str, float] = Field(
+        default_factory=dict,
+        description="'<priority or all>:<target>' -> the strictest objective, as a fraction.",
+    )
+
+    def for_target(self, target: TargetName, priority: Priority | None) -> float | None:
+        """The priority's own objective if there is one, else the one for all priorities."""
+        if priority is not None and f"{priority.value}:{target}" in self.compliance:
+            return self.compliance[f"{priority.value}:{target}"]
+        return self.compliance.get(f"all:{target}")
+
+
+def objectives_of(agreement: Agreement | None, version: int | None = None) -> Objectives:
+    """The availability target and the strictest compliance objective per priority and target."""
+    if agreement is None:
+        return Objectives()
+    compliance: dict[str, float] = {}
+    for slo in agreement.service_levels:
+        key = f"{slo.priority.value if slo.priority else 'all'}:{slo.target}"
+        compliance[key] = max(compliance.get(key, 0.0), slo.percent / 100)
+    return Objectives(
+        agreement_version=version,
+        availability=agreement.availability_target / 100,
+        compliance=compliance,
+    )
+
+
+# ----- statistics --------------------------------------------------------------------------------
+
+
+def quantile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not sorted_values:
+        return None
+    position = (len(sorted_values) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+class Spread(BaseModel):
+    mean: float | None
+    median: float | None
+    p90: float | None
+
+
+def spread(values: Iterable[float]) -> Spread:
+    ordered = sorted(values)
+    mean = sum(ordered) / len(ordered) if ordered else None
+    return Spread(mean=mean, median=quantile(ordered, 0.5), p90=quantile(ordered, 0.9))
+
+
+# ----- figures of one group ----------------------------------------------------------------------
+
+
+class GroupFigures(BaseModel):
+    """One group's figures; flat, so a CSV row and a JSON object carry the same fields."""
+
+    group: str
+    opened: int
+    resolved: int
+    closed: int
+    first_response_met: int
+    first_response_measured: int
+    first_response_compliance: float | None
+    first_response_objective: float | None
+    resolution_met: int
+    resolution_measured: int
+    resolution_compliance: float | None
+    resolution_objective: float | None
+    mtta_mean_seconds: float | None
+    mtta_median_seconds: float | None
+    mtta_p90_seconds: float | None
+    mttr_mean_seconds: float | None
+    mttr_median_seconds: float | None
+    mttr_p90_seconds: float | None
+    first_response_breaches: int
+    resolution_breaches: int
+    breached_tickets: int
+    escalations: int
+    reached_team_lead: int
+    reached_specialist: int
+    reached_management: int
+    reopened: int
+    reopen_rate: float | None
+    availability_objective: float | None
+
+
+def _seconds(later: datetime | None, earlier: datetime) -> float | None:
+    return None if later is None else (later - earlier).total_seconds()
+
+
+def _resolved(row: FactRow) -> bool:
+    return row.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def target_outcome(row: FactRow, target: TargetName) -> bool | None:
+    """True if the ticket met the target, False if it breached it, None if not decided yet."""
+    if target == "first_response":
+        breached, done = row.first_response_breached, row.first_response_at is not None
+    else:
+        breached, done = row.resolution_breached, row.resolved_at is not None
+    if breached:
+        return False
+    return True if done else None
+
+
+def figures(
+    group: str,
+    rows: Sequence[FactRow],
+    objectives: Objectives,
+    priority: Priority | None = None,
+) -> GroupFigures:
+    """The figures of one group of rows (see the module docstring for each definition).
+    `priority` picks the compliance objectives of a priority group."""
+    outcomes = {t: [target_outcome(r, t) for r in rows] for t in TARGETS}
+    met = {t: sum(o is True for o in outcomes[t]) for t in TARGETS}
+    measured = {t: sum(o is not None for o in outcomes[t]) for t in TARGETS}
+    mtta = spread(s for r in rows if (s := _seconds(r.acknowledged_at, r.opened_at)) is not None)
+    mttr = spread(
+        s for r in rows if _resolved(r) and (s := _seconds(r.resolved_at, r.opened_at)) is not None
+    )
+    resolved = sum(_resolved(r) for r in rows)
+    reopened = sum(r.reopen_count > 0 for r in rows)
+    reached = Counter(r.highest_tier for r in rows)
+    at_least = {
+        tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
+    }
+    return GroupFigures(
+        group=group,
+        opened=len(rows),
+        resolved=resolved,
+        closed=sum(r.status is TicketStatus.CLOSED for r in rows),
+        first_response_met=met["first_response"],
+        first_response_measured=measured["first_response"],
+        first_response_compliance=_share(met["first_response"], measured["first_response"]),
+        first_response_objective=objectives.for_target("first_response", priority),
+        resolution_met=met["resolution"],
+        resolution_measured=measured["resolution"],
+        resolution_compliance=_share(met["resolution"], measured["resolution"]),
+        resolution_objective=objectives.for_target("resolution", priority),
+        mtta_mean_seconds=mtta.mean,
+        mtta_median_seconds=mtta.median,
+        mtta_p90_seconds=mtta.p90,
+        mttr_mean_seconds=mttr.mean,
+        mttr_median_seconds=mttr.median,
+        mttr_p90_seconds=mttr.p90,
+        first_response_breaches=sum(r.first_response_breached for r in rows),
+        resolution_breaches=sum(r.resolution_breached for r in rows),
+        breached_tickets=sum(r.first_response_breached or r.resolution_breached for r in rows),
+        escalations=sum(r.escalations for r in rows),
+        reached_team_lead=at_least[Tier.TEAM_LEAD],
+        reached_specialist=at_least[Tier.SPECIALIST],
+        reached_management=at_least[Tier.MANAGEMENT],
+        reopened=reopened,
+        reopen_rate=_share(reopened, len(rows)),
+        availability_objective=objectives.availability,
+    )
+
+
+# ----- grouping ----------------------------------------------------------------------------------
+
+
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the ISO week holding `moment`."""
+    utc = moment.astimezone(UTC)
+    day = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=utc.weekday())
+
+
+def week_label(moment: datetime) -> str:
+    """The ISO week of `moment` in UTC, e.g. '2026-W48'."""
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def group_key(row: FactRow, group_by: GroupBy) -> str:
+    if group_by is GroupBy.PRIORITY:
+        return row.priority.value
+    if group_by is GroupBy.CHANNEL:
+        return row.channel.value
+    if group_by is GroupBy.CUSTOMER:
+        return row.customer
+    if group_by is GroupBy.TIER:
+        return row.highest_tier.value
+    return week_label(row.opened_at)
+
+
+def _order(group_by: GroupBy) -> Callable[[str], tuple[int, str]]:
+    """Priorities and channels in their enum order, tiers up the ladder, the rest by name."""
+    ranked: list[str] = {
+        GroupBy.PRIORITY: [p.value for p in Priority],
+        GroupBy.CHANNEL: [c.value for c in Channel],
+        GroupBy.TIER: [t.value for t in TIER_ORDER],
+    }.get(group_by, [])
+
+    def key(name: str) -> tuple[int, str]:
+        return (ranked.index(name) if name in ranked else len(ranked), name.casefold())
+
+    return key
+
+
+def in_period(rows: Iterable[FactRow], start: datetime, end: datetime) -> list[FactRow]:
+    """Rows opened in [start, end)."""
+    return [r for r in rows if start <= r.opened_at < end]
+
+
+def grouped(rows: Iterable[FactRow], group_by: GroupBy) -> dict[str, list[FactRow]]:
+    """Rows per group, groups in report order; only groups that have rows."""
+    groups: dict[str, list[FactRow]] = defaultdict(list)
+    for row in rows:
+        groups[group_key(row, group_by)].append(row)
+    return {name: groups[name] for name in sorted(groups, key=_order(group_by))}
+
+
+def _priority_of(group_by: GroupBy | None, name: str) -> Priority | None:
+    return Priority(name) if group_by is GroupBy.PRIORITY else None
+
+
+def group_figures(
+    rows: Sequence[FactRow], group_by: GroupBy, objectives: Objectives
+) -> list[GroupFigures]:
+    return [
+        figures(name, members, objectives, _priority_of(group_by, name))
+        for name, members in grouped(rows, group_by).items()
+    ]
+
+
+# ----- the SLA report ----------------------------------------------------------------------------
+
+
+class Period(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    start: AwareDatetime = Field(alias="from", description="Inclusive, by opened_at.")
+    end: AwareDatetime = Field(alias="to", description="Exclusive, by opened_at.")
+
+
+class SlaReport(Period):
+    group_by: GroupBy
+    agreement_version: int | None = Field(description="The version whose objectives are shown.")
+    availability_objective: float | None
+    totals: GroupFigures = Field(description="Every ticket of the period (group 'all').")
+    groups: list[GroupFigures]
+
+
+def sla_report(
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: GroupBy,
+    objectives: Objectives,
+) -> SlaReport:
+    """Figures per group for tickets opened in [start, end), and for all of them."""
+    chosen = in_period(rows, start, end)
+    return SlaReport(
+        start=start,
+        end=end,
+        group_by=group_by,
+        agreement_version=objectives.agreement_version,
+        availability_objective=objectives.availability,
+        totals=figures("all", chosen, objectives),
+        groups=group_figures(chosen, group_by, objectives),
+    )
+
+
+# ----- trends ------------------------------------------------------------------------------------
+
+
+class FigureChange(BaseModel):
+    """This week minus the week before (None where either side has no value). Compliance and
+    rates change in fractions (0.05 = five percentage points), times in seconds."""
+
+    opened: int
+    closed: int
+    first_response_compliance: float | None
+    resolution_compliance: float | None
+    mtta_mean_seconds: float | None
+    mtta_median_seconds: float | None
+    mttr_mean_seconds: float | None
+    mttr_median_seconds: float | None
+    breached_tickets: int
+    reopen_rate: float | None
+
+
+def _delta(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def change(now: GroupFigures, before: GroupFigures) -> FigureChange:
+    return FigureChange(
+        opened=now.opened - before.opened,
+        closed=now.closed - before.closed,
+        first_response_compliance=_delta(
+            now.first_response_compliance, before.first_response_compliance
+        ),
+        resolution_compliance=_delta(now.resolution_compliance, before.resolution_compliance),
+        mtta_mean_seconds=_delta(now.mtta_mean_seconds, before.mtta_mean_seconds),
+        mtta_median_seconds=_delta(now.mtta_median_seconds, before.mtta_median_seconds),
+        mttr_mean_seconds=_delta(now.mttr_mean_seconds, before.mttr_mean_seconds),
+        mttr_median_seconds=_delta(now.mttr_median_seconds, before.mttr_median_seconds),
+        breached_tickets=now.breached_tickets - before.breached_tickets,
+        reopen_rate=_delta(now.reopen_rate, before.reopen_rate),
+    )
+
+
+class TrendPoint(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2026-W48.")
+    week_start: AwareDatetime = Field(description="Monday 00:00 UTC.")
+    figures: GroupFigures
+    change: FigureChange = Field(description="Against the week before.")
+
+
+class TrendSeries(BaseModel):
+    group: str = Field(description="The group, or 'all' without group_by.")
+    points: list[TrendPoint]
+
+
+class TrendsReport(Period):
+    group_by: GroupBy | None
+    weeks: list[str]
+    series: list[TrendSeries]
+
+
+def trend_weeks(start: datetime, end: datetime) -> list[datetime]:
+    """Monday 00:00 UTC of every ISO week that overlaps [start, end)."""
+    weeks = []
+    monday = week_start(start)
+    while monday < end:
+        weeks.append(monday)
+        monday += WEEK
+    return weeks
+
+
+def trends_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The rows `trends` needs: whole weeks overlapping [start, end), and the week before."""
+    weeks = trend_weeks(start, end)
+    if not weeks:
+        return start, start
+    return weeks[0] - WEEK, weeks[-1] + WEEK
+
+
+def trends(
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: GroupBy | None,
+    objectives: Objectives,
+) -> TrendsReport:
+    """The SLA figures per whole ISO week overlapping [start, end) (tickets opened in that
+    week), each with its change against the week before; per group when `group_by` is given
+    (not `week`). Rows should cover `trends_window(start, end)`."""
+    if group_by is GroupBy.WEEK:
+        raise ValueError("group_by: trends are per week already; choose another grouping")
+    weeks = trend_weeks(start, end)
+    first, last = trends_window(start, end)
+    by_group: dict[str, list[FactRow]] = (
+        grouped(in_period(rows, first, last), group_by)
+        if group_by is not None
+        else {"all": in_period(rows, first, last)}
+    )
+    series = []
+    for name, members in by_group.items():
+        per_week: dict[datetime, list[FactRow]] = defaultdict(list)
+        for row in members:
+            per_week[week_start(row.opened_at)].append(row)
+        priority = _priority_of(group_by, name)
+        points = []
+        before = figures(name, per_week.get(first, []), objectives, priority)
+        for monday in weeks:
+            now = figures(name, per_week.get(monday, []), objectives, priority)
+            points.append(
+                TrendPoint(
+                    week=week_label(monday),
+                    week_start=monday,
+                    figures=now,
+                    change=change(now, before),
+                )
+            )
+            before = now
+        series.append(TrendSeries(group=name, points=points))
+    return TrendsReport(
+        start=start,
+        end=end,
+        group_by=group_by,
+        weeks=[week_label(w) for w in weeks],
+        series=series,
+    )
+
+
+# ----- deviations --------------------------------------------------------------------------------
+
+
+DeviationReason = Literal["below_objective", "dropped"]
+
+
+class Deviation(BaseModel):
+    """A group whose compliance with one target fell below its objective, or dropped by more
+    than the threshold against the previous period of the same length."""
+
+    group: str
+    target: TargetName
+    reasons: list[DeviationReason]
+    compliance: float
+    objective: float | None
+    previous_compliance: float | None
+    change: float | None = Field(description="compliance - previous_compliance.")
+    met: int
+    measured: int
+    ticket_ids: list[str] = Field(description="The tickets that breached the target.")
+
+
+class DeviationsReport(Period):
+    group_by: GroupBy
+    previous_from: AwareDatetime
+    drop_threshold: float = Field(description="A drop larger than this (a fraction) deviates.")
+    agreement_version: int | None
+    deviations: list[Deviation]
+
+
+def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The period of the same length just before [start, end)."""
+    return start - (end - start), start
+
+
+def deviations(
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: GroupBy,
+    objectives: Objectives,
+    drop_threshold: float,
+) -> DeviationsReport:
+    """Per group and target: `below_objective` when compliance < its objective, `dropped`
+    when it fell by more than `drop_threshold` against `previous_period`. Worst first: by the
+    larger of the shortfall against the objective and the drop. Rows should cover both periods."""
+    everything = list(rows)
+    prev_start, prev_end = previous_period(start, end)
+    current = grouped(in_period(everything, start, end), group_by)
+    previous = grouped(in_period(everything, prev_start, prev_end), group_by)
+    found: list[tuple[float, Deviation]] = []
+    for name, members in current.items():
+        priority = _priority_of(group_by, name)
+        for target in TARGETS:
+            outcomes = [(r.ticket_id, target_outcome(r, target)) for r in members]
+            measured = [o for o in outcomes if o[1] is not None]
+            if not measured:
+                continue
+            met = sum(o is True for _, o in measured)
+            compliance = met / len(measured)
+            objective = objectives.for_target(target, priority)
+            before = [target_outcome(r, target) for r in previous.get(name, [])]
+            before_measured = [o for o in before if o is not None]
+            previous_compliance = (
+                sum(o is True for o in before_measured) / len(before_measured)
+                if before_measured
+                else None
+            )
+            delta = _delta(compliance, previous_compliance)
+            reasons: list[DeviationReason] = []
+            if objective is not None and compliance < objective:
+                reasons.append("below_objective")
+            if delta is not None and -delta > drop_threshold:
+                reasons.append("dropped")
+            if not reasons:
+                continue
+            severity = max(
+                (objective - compliance) if objective is not None else 0.0,
+                -delta if delta is not None else 0.0,
+            )
+            found.append(
+                (
+                    severity,
+                    Deviation(
+                        group=name,
+                        target=target,
+                        reasons=reasons,
+                        compliance=compliance,
+                        objective=objective,
+                        previous_compliance=previous_compliance,
+                        change=delta,
+                        met=met,
+                        measured=len(measured),
+                        ticket_ids=sorted(t for t, o in measured if o is False),
+                    ),
+                )
+            )
+    found.sort(key=lambda item: (-item[0], item[1].group, item[1].target))
+    return DeviationsReport(
+        start=start,
+        end=end,
+        group_by=group_by,
+        previous_from=prev_start,
+        drop_threshold=drop_threshold,
+        agreement_version=objectives.agreement_version,
+        deviations=[d for _, d in found],
+    )
+
+
+# ----- escalation analysis -----------------------------------------------------------------------
+
+
+class TierFigures(BaseModel):
+    """How one tier did: tickets that reached it, it resolved, and how fast it acknowledged
+    (wall-clock, from the tier's first page to its first acknowledgement)."""
+
+    tier: Tier
+    reached: int
+    resolved: int
+    acknowledged: int
+    ack_mean_seconds: float | None
+    ack_median_seconds: float | None
+    ack_p90_seconds: float | None
+
+
+class EscalatedGroup(BaseModel):
+    name: str
+    tickets: int
+    escalated_tickets: int = Field(description="Tickets that left the agent tier.")
+    escalations: int = Field(description="Escalation steps, summed.")
+    escalated_share: float
+    reached_management: int
+
+
+class EscalationReport(Period):
+    tickets: int
+    escalated_tickets: int
+    resolved_tier_unknown: int = Field(
+        description="Resolved tickets whose facts predate the resolving tier being recorded."
+    )
+    tiers: list[TierFigures]
+    customers: list[EscalatedGroup] = Field(description="Most escalated first.")
+    channels: list[EscalatedGroup] = Field(description="Most escalated first.")
+
+
+def _escalated_groups(
+    rows: Sequence[FactRow], key: Callable[[FactRow], str], top: int
+) -> list[EscalatedGroup]:
+    groups: dict[str, list[FactRow]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    found = []
+    for name, members in groups.items():
+        escalated = sum(r.highest_tier is not Tier.AGENT for r in members)
+        if escalated:
+            found.append(
+                EscalatedGroup(
+                    name=name,
+                    tickets=len(members),
+                    escalated_tickets=escalated,
+                    escalations=sum(r.escalations for r in members),
+                    escalated_share=escalated / len(members),
+                    reached_management=sum(r.highest_tier is Tier.MANAGEMENT for r in members),
+                )
+            )
+    found.sort(key=lambda g: (-g.escalated_tickets, -g.escalations, g.name.casefold()))
+    return found[:top]
+
+
+def escalation_analysis(
+    rows: Iterable[FactRow], *, start: datetime, end: datetime, top: int = 10
+) -> EscalationReport:
+    """Learn from escalations: per tier, tickets reached and resolved and the time it took to
+    acknowledge; the `top` most escalated customers and channels (by tickets that left the
+    agent tier, then by escalation steps)."""
+    chosen = in_period(rows, start, end)
+    tiers = []
+    for tier in TIER_ORDER:
+        acks = [r.tier_ack_seconds[tier] for r in chosen if tier in r.tier_ack_seconds]
+        ack = spread(acks)
+        tiers.append(
+            TierFigures(
+                tier=tier,
+                reached=sum(r.highest_tier.rank >= tier.rank for r in chosen),
+                resolved=sum(_resolved(r) and r.resolved_tier is tier for r in chosen),
+                acknowledged=len(acks),
+                ack_mean_seconds=ack.mean,
+                ack_median_seconds=ack.median,
+                ack_p90_seconds=ack.p90,
+            )
+        )
+    return EscalationReport(
+        start=start,
+        end=end,
+        tickets=len(chosen),
+        escalated_tickets=sum(r.highest_tier is not Tier.AGENT for r in chosen),
+        resolved_tier_unknown=sum(_resolved(r) and r.resolved_tier is None for r in chosen),
+        tiers=tiers,
+        customers=_escalated_groups(chosen, lambda r: r.customer, top),
+        channels=_escalated_groups(chosen, lambda r: r.channel.value, top),
+    )
+
+
+# ----- pause audit -------------------------------------------------------------------------------
+
+
+PauseFlag = Literal["quick_repause", "long_pause"]
+
+
+class PausedTicket(BaseModel):
+    ticket_id: str
+    customer: str
+    priority: Priority
+    channel: Channel
+    opened_at: AwareDatetime
+    resolved_at: AwareDatetime | None
+    pauses: int
+    paused_seconds: float
+    life_seconds: float | None = Field(description="opened_at to resolved_at, wall-clock.")
+    paused_share: float | None = Field(description="paused_seconds / life_seconds.")
+    quick_repauses: int = Field(description="Pauses that began soon after a resume.")
+    flags: list[PauseFlag]
+
+
+class PauseAudit(Period):
+    quick_repause_seconds: float
+    max_paused_share: float
+    tickets: int
+    paused_tickets: int
+    flagged: list[PausedTicket] = Field(description="Most quick re-pauses first, then share.")
+
+
+def life_seconds(row: FactRow) -> float | None:
+    """Wall-clock seconds from opening to the latest resolution (or the close)."""
+    end = row.resolved_at or row.closed_at
+    return None if end is None else (end - row.opened_at).total_seconds()
+
+
+def pause_audit(
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    quick_repause_seconds: float,
+    max_paused_share: float = 0.5,
+) -> PauseAudit:
+    """Pauses can hide breaches, so list the tickets that look like it: `quick_repause` when a
+    pause began within `quick_repause_seconds` of a resume (a resume is what a customer's
+    reply triggers), `long_pause` when the ticket waited (wall-clock, on the customer or a
+    third party) for more than `max_paused_share` of its life."""
+    chosen = in_period(rows, start, end)
+    flagged = []
+    for row in chosen:
+        if row.pauses == 0:
+            continue
+        quick = sum(gap <= quick_repause_seconds for gap in row.repause_gaps_seconds)
+        life = life_seconds(row)
+        share = row.paused_seconds / life if life else None
+        flags: list[PauseFlag] = []
+        if quick:
+            flags.append("quick_repause")
+        if share is not None and share > max_paused_share:
+            flags.append("long_pause")
+        if flags:
+            flagged.append(
+                PausedTicket(
+                    ticket_id=row.ticket_id,
+                    customer=row.customer,
+                    priority=row.priority,
+                    channel=row.channel,
+                    opened_at=row.opened_at,
+                    resolved_at=row.resolved_at,
+                    pauses=row.pauses,
+                    paused_seconds=row.paused_seconds,
+                    life_seconds=life,
+                    paused_share=share,
+                    quick_repauses=quick,
+                    flags=flags,
+                )
+            )
+    flagged.sort(key=lambda t: (-t.quick_repauses, -(t.paused_share or 0.0), t.ticket_id))
+    return PauseAudit(
+        start=start,
+        end=end,
+        quick_repause_seconds=quick_repause_seconds,
+        max_paused_share=max_paused_share,
+        tickets=len(chosen),
+        paused_tickets=sum(r.pauses > 0 for r in chosen),
+        flagged=flagged,
+    )
