@@ -12,11 +12,12 @@ from fastapi import FastAPI
 
 from slaflow.roles import Role
 from slaflow.settings import Settings, get_settings
-from starter.api import errors
+from starter.api import errors, metrics
 from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
-from starter.api.routers import agreement, amendments, health, slack, tickets
+from starter.api.metrics import RequestMetrics
+from starter.api.routers import agreement, amendments, board, health, slack, tickets
 
 DESCRIPTION = """\
 Intake and live state of tickets whose SLA clocks run as Temporal workflows.
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.slaflow = build_state(settings)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics)  # outermost: times every request, refusals included
     # Roles per router; tickets declares its own per route (intake opens, agents act).
     # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
+    app.include_router(board.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app
 
 
