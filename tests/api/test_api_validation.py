@@ -168,3 +168,11 @@ async def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(
     explain = await api.post("/tickets/T-1/explain", json={})
     assert explain.status_code == 405
     assert explain.headers["Allow"] == "GET"
+
+
+async def test_a_version_number_beyond_any_database_integer_is_422(
+    api: httpx.AsyncClient,
+) -> None:
+    answer = await api.get("/agreement/versions/11547932516212113408")
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("path.number: Input should be less than or equal")

@@ -71,7 +71,9 @@ def versions(engine: EngineDep) -> list[VersionSummary]:
     summary="One version with its document",
     responses=responses(404, 422),
 )
-def one_version(number: Annotated[int, Path(ge=1)], engine: EngineDep) -> AgreementVersion:
+def one_version(
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep
+) -> AgreementVersion:
     try:
         return _full(store.version(engine, number))
     except store.NoAgreementError as exc:
