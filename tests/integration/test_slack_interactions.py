@@ -8,15 +8,17 @@ verdict comes back to the stand-in's `response_url` for that click.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 import pytest
 
 from slaflow.tickets import EventKind, TicketView
-from standins.slack_api import SlackStandin
+from standins.slack_api import SlackStandin, StoredMessage
 from tests.integration.conftest import click, eventually
 
 pytestmark = pytest.mark.integration
@@ -51,6 +53,11 @@ async def _posted(slack: SlackStandin, ticket_id: str) -> tuple[str, str]:
         return None
 
     return await eventually(probe, what=f"a Slack post with buttons for {ticket_id}")
+
+
+def _actions(blocks: list[Any] | None) -> list[str]:
+    """The action ids of a message's buttons."""
+    return [e["action_id"] for b in blocks or [] if b["type"] == "actions" for e in b["elements"]]
 
 
 async def _answer(standin: httpx.AsyncClient, response_url: str) -> str:
@@ -103,20 +110,47 @@ async def test_acknowledge_button_acknowledges_as_the_matrix_contact(
     opened = await _open(api, new_ticket())
     where = await _posted(slack, opened.ticket_id)
 
-    clicked = await click(standin, where, "acknowledge", AGENT[0])
-    answer = await _answer(standin, clicked["response_url"])
+    # Two clicks before the message is rewritten (a double click, or two people at once)
+    clicks = await asyncio.gather(*(click(standin, where, "acknowledge", AGENT[0]) for _ in "12"))
+    answers = sorted([await _answer(standin, c["response_url"]) for c in clicks])
 
+    answer, refusal = answers
     assert answer.startswith(f"done: acknowledged ticket {opened.ticket_id}"), answer
     state = await _state(api, opened.ticket_id)
     assert state.status == "acknowledged"
     assert state.acknowledged_by == AGENT[1] and state.assignee == AGENT[1]
     acks = [e for e in state.events if e.kind is EventKind.ACKNOWLEDGED]
     assert [e.actor for e in acks] == [AGENT[1]]
-
-    again = await click(standin, where, "acknowledge", AGENT[0])
-    refusal = await _answer(standin, again["response_url"])
     assert refusal.startswith("refused: the "), refusal
     assert f"page was already acknowledged by {AGENT[1]}" in refusal
+
+
+async def test_acknowledge_rewrites_the_root_message_in_place(
+    api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
+) -> None:
+    opened = await _open(api, new_ticket())
+    where = await _posted(slack, opened.ticket_id)
+    root = slack.state.find_message(*where)
+    assert root is not None and root.thread_ts is None and root.edited_ts is None
+    assert "acknowledge" in _actions(root.blocks)
+
+    await _answer(standin, (await click(standin, where, "acknowledge", AGENT[0]))["response_url"])
+
+    async def rewritten() -> StoredMessage | None:
+        message = slack.state.find_message(*where)
+        return message if message is not None and message.edited_ts else None
+
+    after = await eventually(rewritten, what="the root message rewritten by chat.update")
+    assert _actions(after.blocks) == ["assign", "escalate", "resolve"]  # no Acknowledge
+    status = (after.blocks or [])[1]["text"]["text"]
+    assert status.startswith(
+        "*Acknowledged* by agent-1 &lt;agent1@example.com&gt; at the agent tier"
+    ), status
+    assert "acknowledged at agent, owner agent-1" in after.text
+    page = (await standin.get("/")).text
+    assert "Acknowledged by agent-1 &lt;agent1@example.com&gt; at the agent tier" in page
+    roots = [m for m in slack.state.messages if m.channel == where[0] and not m.thread_ts]
+    assert [m.ts for m in roots if opened.ticket_id in m.text] == [where[1]]  # no second root
 
     async def sla(text: str) -> str:
         answer = await standin.post("/_standin/command", json={"text": text, "user": AGENT[0]})
@@ -144,10 +178,11 @@ async def test_resolve_through_the_modal_then_again_is_refused_with_the_reason(
     where = await _posted(slack, opened.ticket_id)
     seen: set[str] = set()
 
-    first = await _through_modal(
-        standin, where, "resolve", opened.ticket_id, "restarted the payment service", seen
-    )
-    second = await _through_modal(standin, where, "resolve", opened.ticket_id, "again", seen)
+    # Both modals open before the first resolution rewrites the message (and drops Resolve)
+    clicks = await asyncio.gather(*(click(standin, where, "resolve", AGENT[0]) for _ in "12"))
+    modals = [await _modal(standin, opened.ticket_id, seen) for _ in clicks]
+    first = await _submit(standin, clicks, modals, 0, "restarted the payment service")
+    second = await _submit(standin, clicks, modals, 1, "again")
 
     assert first == f"done: resolved ticket {opened.ticket_id}"
     assert second.startswith("refused: "), second
@@ -155,6 +190,24 @@ async def test_resolve_through_the_modal_then_again_is_refused_with_the_reason(
     state = await _state(api, opened.ticket_id)
     resolved = [e for e in state.events if e.kind is EventKind.RESOLVED]
     assert [(e.actor, e.detail) for e in resolved] == [(AGENT[1], "restarted the payment service")]
+
+
+async def _submit(
+    standin: httpx.AsyncClient,
+    clicks: Sequence[dict[str, Any]],
+    modals: Sequence[dict[str, Any]],
+    index: int,
+    text: str,
+) -> str:
+    """Submit one of the modals opened by `clicks`; the answer to the click that opened it."""
+    modal = modals[index]
+    submitted = await standin.post(
+        "/_standin/submit", json={"view_id": modal["id"], "values": {"text": {"value": text}}}
+    )
+    assert submitted.status_code == 200 and submitted.json()["closed"] is True, submitted.text
+    response_url = json.loads(modal["private_metadata"])["response_url"]
+    assert response_url in {c["response_url"] for c in clicks}
+    return await _answer(standin, response_url)
 
 
 async def test_escalate_through_the_modal_records_the_reason(
