@@ -21,14 +21,18 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 from activities.agreement_store import seed_agreement
 from activities.amendments import AmendmentActivities
-from activities.db import create_tables, make_engine
+from activities.db import make_engine
 from activities.facts import FactsActivities
+from activities.notification_metrics import NotificationMetricsInterceptor
 from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
 from activities.notify_slack import SlackActivities
+from activities.schema import SchemaNotCurrent, prepare_schema
 from activities.terms import TermsActivities
 from activities.ticket_mover import TicketMoverActivities
 from slaflow.settings import Settings, get_settings
+from starter.logs import configure_logging
+from starter.telemetry import serve_worker_metrics, worker_runtime
 from starter.temporal_client import connect
 from workflows.amendment import AmendmentWorkflow
 from workflows.ticket import TicketWorkflow
@@ -74,13 +78,15 @@ def build_worker(
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        interceptors=[NotificationMetricsInterceptor()],
     )
 
 
 def prepare_database(settings: Settings) -> Engine:
-    """Engine with tables present and agreement version 1 seeded on first start."""
+    """Engine with the schema at head (upgraded here unless SLAFLOW_DB_AUTO_MIGRATE=false, then
+    refused if behind) and agreement version 1 seeded on first start."""
     engine = make_engine(settings.resolved_database_url)
-    create_tables(engine)
+    prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
     seed_agreement(engine, settings.agreement_file)
     return engine
 
@@ -93,18 +99,27 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     engine = prepare_database(settings)
-    client = await connect(settings)
+    metrics = serve_worker_metrics(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client, settings, engine)
     log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
         await stop.wait()
         log.info("worker stopping: finishing running activities")
+    log.info("worker stopped")
+    if metrics is not None:
+        metrics.stop()
     engine.dispose()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_logging(settings)
+    try:
+        asyncio.run(run_worker(settings))
+    except SchemaNotCurrent as exc:
+        log.error("%s", exc)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import Channel, Priority, Tier
-from starter import cli_db
+from starter import cli_db, cli_doctor
 from starter import tickets_service as service
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ agreement_app = typer.Typer(help="The service-level agreement.", no_args_is_help
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
 app.add_typer(cli_db.app, name="db")
+app.command("doctor")(cli_doctor.doctor)
 app.add_typer(agreement_app, name="agreement")
 
 Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]
@@ -228,8 +229,10 @@ def run(
     ] = None,
 ) -> None:
     """Run the whole local stack: Temporal dev server, mailbox, Slack stand-in, worker, API."""
+    from starter.logs import configure_logging
     from starter.stack import run_stack
 
+    configure_logging(get_settings())
     raise typer.Exit(run_stack(get_settings(), agreement=agreement))
 
 
@@ -249,13 +252,18 @@ def api(
     """Serve the HTTP API with uvicorn."""
     import uvicorn
 
+    from starter.logs import configure_logging
+
     settings = get_settings()
+    configure_logging(settings)
     uvicorn.run(
         "starter.api.main:create_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
         timeout_graceful_shutdown=10,
+        log_config=None,  # uvicorn's loggers go through configure_logging's handler
+        access_log=False,  # starter.api.metrics writes the access log, by route template
     )
 
 
@@ -296,8 +304,12 @@ def ticket_open(
 
 @ticket_app.command("show")
 def ticket_show(ticket_id: TicketIdArg, as_json: JsonFlag = False) -> None:
-    """A ticket's live state."""
-    _show(with_temporal(lambda c: service.get_ticket(c, ticket_id)), as_json)
+    """A ticket's live state, with the link to its workflow in the Temporal UI."""
+    view = with_temporal(lambda c: service.get_ticket(c, ticket_id))
+    detail = service.with_ui_link(view, get_settings())
+    _show(detail, as_json)
+    if not as_json:
+        typer.echo(f"\n  Temporal UI  {detail.temporal_ui_url}")
 
 
 @ticket_app.command("list")

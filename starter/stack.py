@@ -32,7 +32,8 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from activities.agreement_store import agreement_of, seed_agreement, version_in_force
-from activities.db import create_tables, make_engine
+from activities.db import make_engine
+from activities.schema import SchemaNotCurrent, prepare_schema
 from slaflow.agreement import Contact
 from slaflow.agreement_file import AgreementFileError
 from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
@@ -94,6 +95,7 @@ def stack_settings(settings: Settings, agreement: Path) -> tuple[Settings, dict[
         "SLAFLOW_TEMPORAL_UI_URL": f"http://{HOST}:{ui_port}",
         "SLAFLOW_API_HOST": HOST,
         "SLAFLOW_SMTP_PORT": str(settings.smtp_port),
+        "SLAFLOW_METRICS_HOST": HOST,
     }
     if "smtp_host" not in explicit:
         env["SLAFLOW_SMTP_HOST"] = HOST
@@ -394,7 +396,7 @@ def prepare_database(settings: Settings) -> str:
     """Tables and agreement v1 before any part starts; returns a line about the agreement."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        create_tables(engine)
+        prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
         seeded = seed_agreement(engine, settings.agreement_file)
         in_force = version_in_force(engine, datetime.now(UTC))
     finally:
@@ -429,7 +431,7 @@ def run_stack(settings: Settings, *, agreement: str | None = None) -> int:
     effective.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         say(prepare_database(effective))
-    except AgreementFileError as exc:
+    except (AgreementFileError, SchemaNotCurrent) as exc:
         say(f"error: {exc}")
         return 1
     return asyncio.run(Stack(effective, env).run())

@@ -9,14 +9,16 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
 from slaflow.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
-    """A client with slaflow's data converter, honouring TLS certificates or an API key."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client with slaflow's data converter, honouring TLS certificates or an API key;
+    `runtime` carries the worker's telemetry (metrics endpoint, log forwarding)."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -30,6 +32,7 @@ async def connect(settings: Settings) -> Client:
         data_converter=pydantic_data_converter,
         tls=tls or bool(api_key),
         api_key=api_key,
+        runtime=runtime,
     )
 
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
+from urllib.parse import quote as quote_path
 
 from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import (
@@ -266,6 +267,25 @@ async def _current_view(handle: WorkflowHandle[object, object]) -> TicketView:
 
 async def get_ticket(client: Client, ticket_id: str) -> TicketView:
     return await _answered(ticket_id, _query_state(_handle(client, ticket_id)))
+
+
+class TicketDetail(TicketView):
+    """A ticket's live state with a link to its workflow in the Temporal Web UI."""
+
+    temporal_ui_url: str = Field(description="The ticket's workflow in the Temporal Web UI.")
+
+
+def temporal_ui_url(settings: Settings, workflow_id: str) -> str:
+    """`<SLAFLOW_TEMPORAL_UI_URL>/namespaces/<namespace>/workflows/<workflow id>`."""
+    base = settings.temporal_ui_url.rstrip("/")
+    namespace = quote_path(settings.temporal_namespace, safe="")
+    return f"{base}/namespaces/{namespace}/workflows/{quote_path(workflow_id, safe='')}"
+
+
+def with_ui_link(view: TicketView, settings: Settings) -> TicketDetail:
+    return TicketDetail.model_validate(
+        {**view.model_dump(), "temporal_ui_url": temporal_ui_url(settings, view.workflow_id)}
+    )
 
 
 async def explain_ticket(client: Client, ticket_id: str) -> TicketExplanation:

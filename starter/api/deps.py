@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.agreement_store import seed_agreement
-from activities.db import create_tables, make_engine
+from activities.db import make_engine
+from activities.schema import prepare_schema
 from slaflow.roles import Role, token_digest
 from slaflow.settings import Settings
 from starter.slack_cockpit import SlackCockpit
@@ -64,13 +65,15 @@ def build_state(settings: Settings) -> AppState:
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
-    create_tables(engine)
+    """Schema at head (upgraded unless SLAFLOW_DB_AUTO_MIGRATE=false, then a behind schema
+    fails the start with what to run), then agreement version 1."""
+    prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
     seed_agreement(engine, settings.agreement_file)
 
 
 async def startup(state: AppState) -> None:
-    """Create tables and seed agreement v1, then try Temporal once so the first request is
-    fast; an unreachable Temporal is logged (and shown by /readyz), not fatal."""
+    """Bring the schema to head and seed agreement v1, then try Temporal once so the first
+    request is fast; an unreachable Temporal is logged (and shown by /readyz), not fatal."""
     await asyncio.to_thread(prepare_database, state.engine, state.settings)
     try:
         await state.temporal.client()

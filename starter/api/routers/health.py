@@ -1,4 +1,5 @@
-"""Liveness (the process answers) and readiness (Temporal and the database answer)."""
+"""Liveness (the process answers) and readiness (Temporal and the database answer, and the
+database schema is at the code's revision)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
-from starter.api.deps import StateDep
+from activities import schema
+from starter.api.deps import AppState, StateDep
 
 router = APIRouter(tags=["health"])
 
@@ -26,6 +28,19 @@ def _ping_database(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+async def _schema_check(state: AppState) -> str:
+    """ "ok" when the database is at the code's revision, else what it is at and what to run."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            current = await asyncio.to_thread(schema.current_revision, state.engine)
+    except Exception as exc:
+        return f"unknown: {exc or type(exc).__name__}"
+    head = schema.head_revision()
+    if current == head:
+        return "ok"
+    return f"not migrated: at {current or 'no revision'}, needs {head} (run `slaflow db upgrade`)"
+
+
 @router.get("/healthz", response_model=Health, summary="The process is up")
 async def healthz() -> Health:
     return Health(status="ok")
@@ -34,7 +49,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="Temporal and the database answer",
+    summary="Temporal and the database answer, and the database is migrated",
     responses={503: {"model": Health, "description": "A dependency does not answer."}},
 )
 async def readyz(state: StateDep) -> JSONResponse:
@@ -52,6 +67,8 @@ async def readyz(state: StateDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unavailable: {exc or type(exc).__name__}"
+    else:
+        checks["schema"] = await _schema_check(state)
     ready = all(value == "ok" for value in checks.values())
     body = Health(status="ready" if ready else "unavailable", checks=checks)
     return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())

@@ -25,6 +25,7 @@ from starter import tickets_service as service
 from starter.api.auth import requires
 from starter.api.deps import SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
+from starter.api.metrics import count_ticket_opened
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -50,6 +51,8 @@ async def open_ticket(
 ) -> TicketView:
     """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket."""
     opened = await service.open_ticket(await temporal.client(), settings.task_queue, ticket)
+    if opened.created:
+        count_ticket_opened(ticket)
     response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
     response.headers["Location"] = f"/tickets/{opened.view.ticket_id}"
     return opened.view
@@ -74,13 +77,16 @@ async def list_tickets(
 
 @router.get(
     "/{ticket_id}",
-    response_model=TicketView,
-    summary="A ticket's live state",
+    response_model=service.TicketDetail,
+    summary="A ticket's live state, linked to its workflow in the Temporal UI",
     dependencies=requires(Role.AGENT),
     responses=responses(401, 403, 404, 422, 503, 504),
 )
-async def get_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketView:
-    return await service.get_ticket(await temporal.client(), ticket_id)
+async def get_ticket(
+    ticket_id: TicketId, temporal: TemporalDep, settings: SettingsDep
+) -> service.TicketDetail:
+    view = await service.get_ticket(await temporal.client(), ticket_id)
+    return service.with_ui_link(view, settings)
 
 
 @router.get(

@@ -1,0 +1,79 @@
+"""One logging setup for the worker, the API and `slaflow run`: text for people, JSON lines for
+log collectors (SLAFLOW_LOG_FORMAT=json), at SLAFLOW_LOG_LEVEL.
+
+Every record passes `TemporalContext`, which lifts the workflow id out of the extras Temporal's
+loggers attach (`temporal_workflow`, `temporal_activity`), or out of the running activity, to
+top-level `workflow_id` and `ticket_id` (or `amendment_id`) keys, so a ticket's lines can be
+found by its id whichever process wrote them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+from temporalio import activity
+
+from slaflow.settings import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+JSON_FIELDS = ["asctime", "levelname", "name", "message"]
+_PREFIXES = {"ticket-": "ticket_id", "amendment-": "amendment_id"}
+
+
+class TemporalContext(logging.Filter):
+    """Adds `workflow_id` and the id it names to records written inside Temporal code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        workflow_id = getattr(record, "workflow_id", None)
+        for extra in ("temporal_activity", "temporal_workflow"):
+            details = getattr(record, extra, None)
+            if workflow_id is None and isinstance(details, dict):
+                workflow_id = details.get("workflow_id")
+        if workflow_id is None and activity.in_activity():
+            workflow_id = activity.info().workflow_id
+        if workflow_id:
+            record.workflow_id = workflow_id
+            for prefix, key in _PREFIXES.items():
+                if workflow_id.startswith(prefix) and not hasattr(record, key):
+                    setattr(record, key, workflow_id.removeprefix(prefix))
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time, level, logger, message, then every extra."""
+    return JsonFormatter(
+        JSON_FIELDS,
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_default=str,
+    )
+
+
+def text_formatter() -> logging.Formatter:
+    return _TextWithIds(TEXT_FORMAT)
+
+
+class _TextWithIds(logging.Formatter):
+    """The plain format, with `[ticket T-1]` appended when a record knows its ticket."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        ticket = getattr(record, "ticket_id", None)
+        return f"{text} [ticket {ticket}]" if ticket else text
+
+
+def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Handler:
+    """Install the one root handler (replacing an earlier one of ours) and the level."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "slaflow", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.slaflow = True  # type: ignore[attr-defined]
+    handler.addFilter(TemporalContext())
+    handler.setFormatter(json_formatter() if settings.log_format == "json" else text_formatter())
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    return handler
