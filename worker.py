@@ -28,18 +28,25 @@ from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
 from activities.notify_slack import SlackActivities
 from activities.schema import SchemaNotCurrent, prepare_schema
+from activities.service_levels import (
+    ServiceLevelActivities,
+    ServiceLevelNotifyActivities,
+    VisibilityBreaches,
+)
 from activities.terms import TermsActivities
 from activities.ticket_mover import TicketMoverActivities
 from slaflow.settings import Settings, get_settings
 from starter.logs import configure_logging
+from starter.service_level_schedule import ensure_service_level_schedule
 from starter.telemetry import serve_worker_metrics, worker_runtime
 from starter.temporal_client import connect
 from workflows.amendment import AmendmentWorkflow
+from workflows.service_level_watch import ServiceLevelWatchWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("slaflow.worker")
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow, AmendmentWorkflow)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, AmendmentWorkflow, ServiceLevelWatchWorkflow)
 
 
 def activities_for(settings: Settings, engine: Engine, client: Client) -> list[Any]:
@@ -51,6 +58,8 @@ def activities_for(settings: Settings, engine: Engine, client: Client) -> list[A
     amendments = AmendmentActivities(engine)
     amendment_notices = AmendmentNotifyActivities(email, slack)
     mover = TicketMoverActivities(client)
+    service_levels = ServiceLevelActivities(engine, VisibilityBreaches(client))
+    service_level_notices = ServiceLevelNotifyActivities(email, slack)
     return [
         terms.pin_terms,
         facts.record_ticket_facts,
@@ -62,6 +71,9 @@ def activities_for(settings: Settings, engine: Engine, client: Client) -> list[A
         amendment_notices.send_amendment_email,
         amendment_notices.post_amendment_slack,
         mover.move_open_tickets,
+        service_levels.service_level_statuses,
+        service_level_notices.send_service_level_email,
+        service_level_notices.post_service_level_slack,
     ]
 
 
@@ -102,6 +114,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     metrics = serve_worker_metrics(settings)
     client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client, settings, engine)
+    await ensure_service_level_schedule(client, settings)
     log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
         await stop.wait()

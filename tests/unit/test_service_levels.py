@@ -31,8 +31,8 @@ P1_FIRST = ServiceLevelObjective(
 )
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # ----- windows ----------------------------------------------------------------------------------

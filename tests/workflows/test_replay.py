@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.amendment import AmendmentWorkflow
+from workflows.service_level_watch import ServiceLevelWatchWorkflow
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -23,6 +24,7 @@ def test_histories_are_committed() -> None:
     names = [p.name for p in HISTORIES]
     assert sum(n.startswith("ticket-") for n in names) >= 10, "ticket workflow histories"
     assert sum(n.startswith("amendment-") for n in names) >= 8, "amendment workflow histories"
+    assert sum(n.startswith("service-levels-") for n in names) >= 4, "service-level watch histories"
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -33,7 +35,8 @@ def load(path: Path) -> WorkflowHistory:
 async def test_history_replays_deterministically(path: Path) -> None:
     history = load(path)
     replayer = Replayer(
-        workflows=[TicketWorkflow, AmendmentWorkflow], data_converter=pydantic_data_converter
+        workflows=[TicketWorkflow, AmendmentWorkflow, ServiceLevelWatchWorkflow],
+        data_converter=pydantic_data_converter,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

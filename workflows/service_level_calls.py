@@ -1,0 +1,93 @@
+"""How ServiceLevelWatchWorkflow calls its activities: names, payloads, timeouts and retries.
+
+Like `amendment_calls`, kept apart from the workflow so activities can import the contracts
+without importing workflow code, and the workflow calls activities by name only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+from slaflow.agreement import Contact
+from slaflow.service_levels import ObjectiveStatus, Threshold
+from temporalio.common import RetryPolicy
+
+SERVICE_LEVEL_STATUSES = "service_level_statuses"
+SEND_SERVICE_LEVEL_EMAIL = "send_service_level_email"
+POST_SERVICE_LEVEL_SLACK = "post_service_level_slack"
+
+WORKFLOW_ID = "service-levels"
+"""The schedule's id, and the prefix of each run's workflow id (Temporal appends the time)."""
+
+
+def schedule_id_for(task_queue: str) -> str:
+    """One schedule per task queue (and so per deployment) in a namespace."""
+    return f"{WORKFLOW_ID}-{task_queue}"
+
+
+class WatchInput(BaseModel):
+    task_queue: str = Field(description="Whose tickets count: those on this task queue.")
+
+
+class StatusRequest(BaseModel):
+    as_of: AwareDatetime
+    task_queue: str
+
+
+class ServiceLevelReport(BaseModel):
+    """Every objective of the agreement in force, over its current window, and who is told."""
+
+    as_of: AwareDatetime
+    agreement_version: int
+    agreement_name: str
+    statuses: list[ObjectiveStatus]
+    management: list[Contact] = Field(description="The management tier's contacts.")
+    management_channel: str = Field(description="The management tier's Slack channel.")
+    open_breaches: int = Field(0, description="Breached open tickets found through visibility.")
+
+
+Medium = Literal["email", "slack"]
+
+
+class ServiceLevelNotice(BaseModel):
+    """One warning about one objective's window, to management by one medium."""
+
+    idempotency_key: str
+    threshold: Threshold
+    status: ObjectiveStatus
+    agreement_name: str
+    to: list[Contact] = Field(min_length=1)
+    slack_channel: str
+
+
+class NoticeReceipt(BaseModel):
+    idempotency_key: str
+    medium: Medium
+    detail: str = Field(description="Message-ID, or channel and ts.")
+    duplicate: bool = False
+
+
+class WatchResult(BaseModel):
+    as_of: AwareDatetime
+    agreement_version: int
+    statuses: list[ObjectiveStatus]
+    sent: list[NoticeReceipt] = Field(default_factory=list)
+    failed: list[str] = Field(default_factory=list, description="Key and reason of each failure.")
+
+
+STATUS_TIMEOUT = timedelta(minutes=2)
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+NOTIFY_DEADLINE = timedelta(minutes=10)
+"""Give up within a run; the next scheduled run tries again (the key was never stored)."""
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+STATUS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+)
