@@ -1,0 +1,104 @@
+"""Create, list, revoke and look up stored API tokens (table `api_tokens`).
+
+Look-ups go by SHA-256 digest only. `last_used_at` is written at most once per `touch_every`
+per token, so authenticating a busy client does not turn every request into a write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from activities.token_tables import ApiTokenRow
+from slaflow.api_tokens import new_token, token_hint
+from slaflow.roles import Role, token_digest
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class TokenStoreError(LookupError):
+    """No such token, a name already taken, or a token already revoked; the message says which."""
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    row: ApiTokenRow
+    token: str
+    """The plaintext: shown once, never stored."""
+
+
+def create_token(engine: Engine, name: str, role: Role, now: datetime) -> CreatedToken:
+    token = new_token()
+    row = ApiTokenRow(
+        name=name,
+        role=role.value,
+        digest=token_digest(token),
+        hint=token_hint(token),
+        created_at=now,
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            raise TokenStoreError(
+                f"--name: a token named {name!r} exists already (revoked tokens keep their "
+                "names); choose another name"
+            ) from None
+    return CreatedToken(row=row, token=token)
+
+
+def list_tokens(engine: Engine) -> list[ApiTokenRow]:
+    with Session(engine) as session:
+        return list(session.exec(select(ApiTokenRow).order_by(col(ApiTokenRow.id))))
+
+
+def find_token(engine: Engine, name_or_id: str) -> ApiTokenRow:
+    """By numeric id, else by name (names are never all digits)."""
+    with Session(engine) as session:
+        if name_or_id.isdigit():
+            row = session.get(ApiTokenRow, int(name_or_id))
+        else:
+            row = session.exec(select(ApiTokenRow).where(ApiTokenRow.name == name_or_id)).first()
+    if row is None:
+        raise TokenStoreError(f"no token has the name or id {name_or_id!r}; see `token list`")
+    return row
+
+
+def revoke_token(engine: Engine, name_or_id: str, now: datetime) -> ApiTokenRow:
+    row = find_token(engine, name_or_id)
+    with Session(engine, expire_on_commit=False) as session:
+        revoked = session.exec(
+            update(ApiTokenRow)
+            .where(col(ApiTokenRow.id) == row.id, col(ApiTokenRow.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
+        session.commit()
+    if revoked.rowcount == 0:
+        raise TokenStoreError(f"token {row.name!r} (id {row.id}) was revoked already")
+    row.revoked_at = now
+    return row
+
+
+def role_of_digest(
+    engine: Engine, digest: str, now: datetime, *, touch_every: timedelta = TOUCH_EVERY
+) -> Role | None:
+    """The role of the unrevoked token with this digest, or None; notes when it was used."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(ApiTokenRow).where(
+                ApiTokenRow.digest == digest, col(ApiTokenRow.revoked_at).is_(None)
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.last_used_at is None or now - row.last_used_at >= touch_every:
+            session.exec(
+                update(ApiTokenRow).where(col(ApiTokenRow.id) == row.id).values(last_used_at=now)
+            )
+            session.commit()
+        return Role(row.role)
