@@ -1,0 +1,59 @@
+"""`GET /dashboard`: the managers' page. The page is a shell; its script fetches the JSON
+routes (/board, /reports/...) with the same credentials and redraws every `refresh` seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from slaflow.reports import GroupBy
+from starter.api.deps import SettingsDep
+from starter.api.errors import responses
+from starter.api.pages import templates
+
+router = APIRouter(tags=["dashboard"])
+
+DEFAULT_REFRESH_SECONDS = 30
+
+
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    summary="The managers' dashboard (HTML)",
+    responses=responses(401, 403, 422),
+)
+async def dashboard(
+    request: Request,
+    settings: SettingsDep,
+    start: Annotated[
+        date | None, Query(alias="from", description="First day shown (UTC); default 4 weeks ago.")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last day shown (UTC), inclusive; today.")
+    ] = None,
+    group_by: Annotated[GroupBy, Query(description="How compliance is grouped.")] = (
+        GroupBy.PRIORITY
+    ),
+    refresh: Annotated[
+        int, Query(ge=5, le=3600, description="Seconds between refreshes.")
+    ] = DEFAULT_REFRESH_SECONDS,
+) -> HTMLResponse:
+    """The live board, compliance per group against the objective, MTTA/MTTR trends, the
+    escalation funnel, deviations and service-level budgets, for the period chosen."""
+    today = datetime.now(UTC).date()
+    last = end or today
+    first = start or (last - timedelta(days=settings.report_days - 1))
+    return templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        {
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "group_by": group_by.value,
+            "groups": [g.value for g in GroupBy],
+            "refresh_seconds": refresh,
+        },
+    )
