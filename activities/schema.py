@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ these tables is stamped with it, then upgraded."""
 BASELINE_TABLES = frozenset(
     {"agreement_versions", "ticket_facts", "notifications", "amendment_commits"}
 )
+log = logging.getLogger("slaflow.schema")
 _ADVISORY_LOCK_KEY = 0x51AF10  # any constant; the same for every slaflow process
 
 
@@ -176,13 +178,17 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """
     with _migration_lock(engine) as connection:
         config = alembic_config(connection)
-        if MigrationContext.configure(connection).get_current_revision() is None:
+        before = MigrationContext.configure(connection).get_current_revision()
+        if before is None:
             existing = set(inspect(connection).get_table_names())
             if existing >= BASELINE_TABLES:
                 matches = not _drift_on(connection, strict=False)
                 command.stamp(config, "head" if matches else BASELINE_REVISION)
         command.upgrade(config, revision)
-        return MigrationContext.configure(connection).get_current_revision()
+        after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("database upgraded from %s to %s", before or "empty", after)
+    return after
 
 
 def downgrade(engine: Engine, revision: str) -> str | None:

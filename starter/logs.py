@@ -32,6 +32,8 @@ class TemporalContext(logging.Filter):
             details = getattr(record, extra, None)
             if workflow_id is None and isinstance(details, dict):
                 workflow_id = details.get("workflow_id")
+        if hasattr(record, "color_message"):  # uvicorn's ANSI-coloured copy of the message
+            del record.color_message
         if workflow_id is None and activity.in_activity():
             workflow_id = activity.info().workflow_id
         if workflow_id:
@@ -64,8 +66,15 @@ class _TextWithIds(logging.Formatter):
         return f"{text} [ticket {ticket}]" if ticket else text
 
 
+QUIET = {"alembic": logging.WARNING}
+"""Libraries whose INFO lines are noise here (Alembic announces its context on every status
+check; `activities.schema` logs the upgrades that happen instead)."""
+
+
 def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Handler:
     """Install the one root handler (replacing an earlier one of ours) and the level."""
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(max(level, logging.getLevelName(settings.log_level)))
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "slaflow", False):
