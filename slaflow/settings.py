@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     slack_base_url: str = "https://slack.com/api/"
     slack_bot_token: SecretStr = SecretStr("xoxb-local-development")
     slack_signing_secret: SecretStr = SecretStr("local-signing-secret")
+    slack_replay_store: Literal["database", "memory"] = Field(
+        "database",
+        description="Where accepted Slack request signatures are kept for 5 minutes: the "
+        "database (every API replica refuses a replay) or this process's memory.",
+    )
+    slack_socket_mode: bool = Field(
+        False,
+        description="Receive Slack clicks and /sla over Socket Mode (a websocket slaflow "
+        "opens) instead of the public /slack endpoints; needs slack_app_token.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, description="Slack app-level token (xapp-..., scope connections:write)."
+    )
 
     api_tokens: dict[str, Role] = Field(
         default_factory=dict,

@@ -2,7 +2,9 @@
 
 Everything Slack sends us is checked first (`verify_slack_request`): Slack's v0 signature over
 the raw body, a timestamp at most 5 minutes away, and a signature not seen before within that
-window (`ReplayGuard`). Only then is anything parsed.
+window (`DatabaseReplayGuard`: a table every API replica shares, so a replay sent to another
+replica is refused too; `ReplayGuard` keeps them in memory for a single process). Only then is
+anything parsed.
 
 A click is answered 200 at once (Slack wants an answer within 3 s) and carried out afterwards
 (`SlackCockpit.on_block_action`, `on_view_submission`): the clicker's Slack user id is looked
@@ -33,7 +35,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import httpx
@@ -46,6 +48,7 @@ from temporalio.client import Client
 from activities import agreement_store
 from activities.notify_amendment import APPROVE_ACTION, REJECT_ACTION
 from activities.notify_email import describe_targets, ticket_link
+from activities.slack_tables import claim_signature, purge_expired
 from slaflow.agreement import Agreement, Contact
 from slaflow.amendments import (
     AMENDMENT_ID_PATTERN,
@@ -113,12 +116,8 @@ class SlackRequestRejected(Exception):
 
 
 class ReplayGuard:
-    """The signatures of accepted requests, each kept until its timestamp leaves the window.
-
-    Per process: each API process remembers what it accepted itself. With several API replicas
-    a replay sent to another replica is stopped only by the 5-minute timestamp window; a shared
-    store (e.g. Redis `SET sig 1 NX EX 300`) would close that gap.
-    """
+    """The signatures of accepted requests, each kept in memory until its timestamp leaves the
+    window. Per process: with several API replicas use `DatabaseReplayGuard` (the default)."""
 
     def __init__(
         self,
@@ -158,15 +157,43 @@ class ReplayGuard:
             return True
 
 
-def verify_slack_request(
-    signing_secret: str,
-    guard: ReplayGuard,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    now: float | None = None,
-) -> None:
-    """Raise `SlackRequestRejected` unless `body` is signed by Slack, fresh and new."""
+class DatabaseReplayGuard:
+    """The signatures of accepted requests in the database table `slack_requests_seen`, shared
+    by every API replica: the first replica to insert a signature accepts the request, any
+    other (or the same one later) refuses it. Expired rows are purged at most once a minute."""
+
+    PURGE_EVERY_SECONDS = 60.0
+
+    def __init__(
+        self,
+        engine: Engine,
+        window_seconds: float = SIGNATURE_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.window = window_seconds
+        self.clock = clock
+        self._last_purge = float("-inf")
+
+    def first_time(self, signature: str, timestamp: int) -> bool:
+        """True, and recorded, for the first request with this signature on any replica."""
+        now = self.clock()
+        if now - self._last_purge >= self.PURGE_EVERY_SECONDS:
+            self._last_purge = now
+            purge_expired(self.engine, datetime.fromtimestamp(now, UTC))
+        expiry = datetime.fromtimestamp(max(timestamp + self.window, now + 1), UTC)
+        return claim_signature(self.engine, signature, expiry)
+
+
+class SignatureStore(Protocol):
+    def first_time(self, signature: str, timestamp: int) -> bool: ...
+
+
+def check_slack_signature(
+    signing_secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+) -> tuple[str, int]:
+    """The signature and timestamp of a request Slack signed within 5 minutes of now; raises
+    `SlackRequestRejected` otherwise. Whether it is new is the replay guard's question."""
     timestamp = headers.get("x-slack-request-timestamp")
     signature = headers.get("x-slack-signature")
     if not timestamp or not signature:
@@ -188,8 +215,24 @@ def verify_slack_request(
         valid = False
     if not valid:
         raise SlackRequestRejected("invalid X-Slack-Signature")
+    return signature, stamp
+
+
+REPLAYED = "replayed request: this signature was already accepted"
+
+
+def verify_slack_request(
+    signing_secret: str,
+    guard: SignatureStore,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: float | None = None,
+) -> None:
+    """Raise `SlackRequestRejected` unless `body` is signed by Slack, fresh and new."""
+    signature, stamp = check_slack_signature(signing_secret, body, headers, now=now)
     if not guard.first_time(signature, stamp):
-        raise SlackRequestRejected("replayed request: this signature was already accepted")
+        raise SlackRequestRejected(REPLAYED)
 
 
 class _FixedClock(Clock):
@@ -514,7 +557,11 @@ class SlackCockpit:
         self.settings = settings
         self.temporal = temporal
         self.agreements = AgreementVersions(engine)
-        self.replay_guard = ReplayGuard()
+        self.replay_guard: SignatureStore = (
+            DatabaseReplayGuard(engine)
+            if settings.slack_replay_store == "database"
+            else ReplayGuard()
+        )
         self.slack = slack or AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_base_url,
@@ -522,13 +569,13 @@ class SlackCockpit:
         )
         self._followups: set[asyncio.Task[None]] = set()
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        verify_slack_request(
-            self.settings.slack_signing_secret.get_secret_value(),
-            self.replay_guard,
-            body,
-            headers,
-        )
+    async def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise `SlackRequestRejected` unless Slack signed `body` lately and never sent it
+        before (the database guard is asked off the event loop)."""
+        secret = self.settings.slack_signing_secret.get_secret_value()
+        signature, stamp = check_slack_signature(secret, body, headers)
+        if not await asyncio.to_thread(self.replay_guard.first_time, signature, stamp):
+            raise SlackRequestRejected(REPLAYED)
 
     # -- answering the clicker --
 

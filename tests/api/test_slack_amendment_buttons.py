@@ -20,6 +20,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from activities.db import create_tables
 from activities.notify_amendment import APPROVE_ACTION, REJECT_ACTION
 from slaflow import amendments
 from slaflow.amendments import (
@@ -313,6 +314,7 @@ async def api(tmp_path: Path, fakes: Fakes) -> AsyncIterator[Api]:
     )
     app = create_app(settings)
     state = app_state(app)
+    create_tables(state.engine)  # what the lifespan does first; the replay guard's table
     state.temporal = NoTemporal(state.settings)
 
     async def reply(to: ReplyTo, text: str) -> None:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from activities.db import create_tables
 from slaflow.settings import Settings
 from standins.slack_api import interaction_body, sign_request, slack_signature
 from starter.api.deps import TemporalGateway, app_state
@@ -63,6 +64,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     )
     app = create_app(settings)
     state = app_state(app)
+    create_tables(state.engine)  # what the lifespan does first; the replay guard's table
     state.temporal = MustNotConnect(state.settings)
     recorded = Recorded()
 

@@ -2,7 +2,8 @@
 
 Both routes read the raw body and refuse, with 401 and before parsing anything, a request
 whose Slack signature is missing or wrong, whose timestamp is more than 5 minutes away, or
-whose signature was already accepted (a replay; remembered per process for 5 minutes). See
+whose signature was already accepted (a replay; remembered for 5 minutes in a table every API
+replica shares). See
 `starter.slack_cockpit` for what happens after.
 """
 
@@ -49,7 +50,7 @@ async def _verified_body(request: Request, cockpit: CockpitDep) -> bytes:
     """The raw body, once Slack's signature over exactly these bytes checks out."""
     body = await request.body()
     try:
-        cockpit.verify(body, request.headers)
+        await cockpit.verify(body, request.headers)
     except SlackRequestRejected as exc:
         log.warning("refused a Slack request to %s: %s", request.url.path, exc.message)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=exc.message) from exc
