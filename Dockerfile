@@ -1,5 +1,5 @@
 # slaflow: one image for every process; docker-compose.yml picks the role with `command`
-# (["slaflow", "worker"], ["slaflow", "api"], ["slaflow", "db", "init"], ...).
+# (["slaflow", "worker"], ["slaflow", "api"], ["slaflow", "db", "upgrade"], ...).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -30,7 +30,7 @@ ENV SLAFLOW_AGREEMENT_FILE=/app/agreements/default.yaml \
     SLAFLOW_API_HOST=0.0.0.0
 
 USER slaflow
-EXPOSE 8000
+EXPOSE 8000 9464 9465
 
 # No ENTRYPOINT: compose's `command` is the whole command line.
 CMD ["slaflow", "api"]

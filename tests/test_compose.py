@@ -294,3 +294,100 @@ def test_docker_compose_validates_the_file() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr or result.stdout
+
+
+# ----- migrations, metrics, logs (production shape of issue 7) ---------------------------------
+
+
+def _runs(service: dict[str, Any], *command: str) -> bool:
+    return _command(service)[: len(command)] == list(command)
+
+
+def test_a_one_shot_migration_runs_before_workers_and_api(
+    services: dict[str, dict[str, Any]], slaflow_services: dict[str, dict[str, Any]]
+) -> None:
+    migrators = [name for name, s in services.items() if _runs(s, "slaflow", "db", "upgrade")]
+    assert len(migrators) == 1, "one service should run `slaflow db upgrade`"
+    [migrate] = migrators
+    assert "on-failure" in str(services[migrate].get("restart")), "a one-shot, retried"
+    assert "postgresql" in _depends_on(services[migrate])
+    long_running = [
+        name
+        for name, s in slaflow_services.items()
+        if _runs(s, "slaflow", "worker") or _runs(s, "slaflow", "api")
+    ]
+    assert len(long_running) >= 3
+    for name in long_running:
+        condition = (services[name].get("depends_on") or {}).get(migrate) or {}
+        assert condition.get("condition") == "service_completed_successfully", (
+            f"{name} must wait for {migrate} to finish"
+        )
+        env = _environment(services[name])
+        assert env.get("SLAFLOW_DB_AUTO_MIGRATE") == "false", (
+            f"{name}: production migrates in {migrate}, not at every start"
+        )
+        assert env.get("SLAFLOW_LOG_FORMAT") == "json", f"{name}: logs should be JSON lines"
+
+
+def test_workers_expose_both_metrics_ports_and_prometheus_scrapes_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    workers = {n: s for n, s in services.items() if _command(s) == ["slaflow", "worker"]}
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text("utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {
+        name: {t for group in job.get("static_configs", []) for t in group["targets"]}
+        for name, job in jobs.items()
+    }
+    for name, worker in workers.items():
+        env = _environment(worker)
+        settings = Settings(
+            _env_file=None,
+            worker_metrics_port=env["SLAFLOW_WORKER_METRICS_PORT"],
+            temporal_metrics_port=env["SLAFLOW_TEMPORAL_METRICS_PORT"],
+            metrics_host=env["SLAFLOW_METRICS_HOST"],
+        )
+        assert settings.metrics_host == "0.0.0.0", f"{name}: metrics must be reachable"
+        exposed = {str(port) for port in worker.get("expose") or []}
+        host = worker.get("hostname", name)
+        for port, job in (
+            (settings.worker_metrics_port, "slaflow-worker"),
+            (settings.temporal_metrics_port, "temporal-sdk"),
+        ):
+            assert str(port) in exposed, f"{name} does not expose {port}"
+            assert f"{host}:{port}" in targets[job], f"Prometheus job {job} misses {host}:{port}"
+    api_job = jobs["slaflow-api"]
+    assert api_job.get("metrics_path", "/metrics") == "/metrics"
+    assert targets["slaflow-api"] == {"api:8000"}
+    assert api_job["authorization"]["type"] == "Bearer"
+    assert api_job["authorization"]["credentials_file"].startswith("/etc/prometheus/")
+    every_target = {t.split(":")[0] for group in targets.values() for t in group}
+    hostnames = {s.get("hostname", n) for n, s in services.items()}
+    assert every_target <= hostnames, f"scrape targets that are no service: {every_target}"
+
+
+def test_prometheus_mounts_the_scrape_config(services: dict[str, dict[str, Any]]) -> None:
+    prometheus = services["prometheus"]
+    assert str(prometheus["image"]).startswith("prom/prometheus:")
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "observability" in prometheus.get("profiles", []), "optional, behind a profile"
+
+
+def test_the_metrics_route_exists_in_the_api() -> None:
+    from starter.api.main import create_app
+
+    app = create_app(Settings(_env_file=None))
+    assert "/metrics" in app.openapi()["paths"]
+
+
+def test_the_image_exposes_the_metrics_ports() -> None:
+    exposed = {
+        port
+        for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("EXPOSE")
+        for port in line.split()[1:]
+    }
+    defaults = Settings(_env_file=None)
+    assert {"8000", str(defaults.worker_metrics_port), str(defaults.temporal_metrics_port)} <= (
+        exposed
+    )
