@@ -21,7 +21,15 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 class TokenStoreError(LookupError):
-    """No such token, a name already taken, or a token already revoked; the message says which."""
+    """A token operation refused; the message says why."""
+
+
+class TokenNotFound(TokenStoreError):
+    """No token has that name or id."""
+
+
+class TokenConflict(TokenStoreError):
+    """The name is taken, or the token was revoked already."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,8 @@ def create_token(engine: Engine, name: str, role: Role, now: datetime) -> Create
         try:
             session.commit()
         except IntegrityError:
-            raise TokenStoreError(
-                f"--name: a token named {name!r} exists already (revoked tokens keep their "
+            raise TokenConflict(
+                f"a token named {name!r} exists already (revoked tokens keep their "
                 "names); choose another name"
             ) from None
     return CreatedToken(row=row, token=token)
@@ -65,7 +73,9 @@ def find_token(engine: Engine, name_or_id: str) -> ApiTokenRow:
         else:
             row = session.exec(select(ApiTokenRow).where(ApiTokenRow.name == name_or_id)).first()
     if row is None:
-        raise TokenStoreError(f"no token has the name or id {name_or_id!r}; see `token list`")
+        raise TokenNotFound(
+            f"no token has the name or id {name_or_id!r}; see `slaflow token list` or GET /tokens"
+        )
     return row
 
 
@@ -79,7 +89,7 @@ def revoke_token(engine: Engine, name_or_id: str, now: datetime) -> ApiTokenRow:
         )
         session.commit()
     if revoked.rowcount == 0:
-        raise TokenStoreError(f"token {row.name!r} (id {row.id}) was revoked already")
+        raise TokenConflict(f"token {row.name!r} (id {row.id}) was revoked already")
     row.revoked_at = now
     return row
 

@@ -22,7 +22,11 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 
 
 class TokenInputError(ValueError):
-    """A name or role that cannot be used; the message names the option and says why."""
+    """A name or role that cannot be used; `field` says which, the message why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def new_token() -> str:
@@ -32,7 +36,7 @@ def new_token() -> str:
 
 def token_hint(token: str) -> str:
     """The part of a token a listing may show, so a person can tell theirs apart."""
-    return token[:HINT_LENGTH] + "…"
+    return token[:HINT_LENGTH]
 
 
 def check_token_name(name: str) -> str:
@@ -40,13 +44,13 @@ def check_token_name(name: str) -> str:
     `slaflow token revoke` takes a name or a numeric id."""
     if not NAME_PATTERN.fullmatch(name):
         raise TokenInputError(
-            f"--name: {name!r} is not a token name; use up to 100 letters, digits, '.', '_', "
-            "'@' or '-', starting with a letter or digit"
+            "name",
+            f"{name!r} is not a token name; use up to 100 letters, digits, '.', '_', "
+            "'@' or '-', starting with a letter or digit",
         )
     if name.isdigit():
         raise TokenInputError(
-            f"--name: {name!r} is all digits, which `token revoke` would read as an id; "
-            "add a letter"
+            "name", f"{name!r} is all digits, which would read as a token id; add a letter"
         )
     return name
 
@@ -57,4 +61,4 @@ def parse_role(text: str) -> Role:
         return Role(text.strip().lower())
     except ValueError:
         choices = ", ".join(role.value for role in Role)
-        raise TokenInputError(f"--role: {text!r} is not a role; choose one of {choices}") from None
+        raise TokenInputError("role", f"{text!r} is not a role; choose one of {choices}") from None

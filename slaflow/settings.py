@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         description='API tokens and their roles, JSON: {"<token>": "manager"}; '
         "`slaflow token create` stores hashed ones in the database instead.",
     )
+    api_token_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long the API keeps a stored token's look-up; a revoked "
+        "token stops working within this many seconds.",
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Signs the dashboard's login cookie; give every API process the same one "
+        "(unset: random per process, so a restart logs browsers out).",
+    )
+    session_max_age: Duration = Field(
+        timedelta(hours=12), description="How long a dashboard login lasts, e.g. 12h."
+    )
     max_request_bytes: int = Field(
         1_048_576, gt=0, description="Larger request bodies are refused with 413."
     )

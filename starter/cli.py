@@ -43,7 +43,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import Channel, Priority, Tier
-from starter import cli_db, cli_doctor
+from starter import cli_db, cli_doctor, cli_token
 from starter import tickets_service as service
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ agreement_app = typer.Typer(help="The service-level agreement.", no_args_is_help
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
 app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_token.app, name="token")
 app.command("doctor")(cli_doctor.doctor)
 app.add_typer(agreement_app, name="agreement")
 

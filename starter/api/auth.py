@@ -1,60 +1,145 @@
-"""Bearer-token authentication with roles, for every route but health and Slack.
+"""Authentication with roles, for every route but health and Slack.
 
 Roles are ordered: intake < agent < manager < admin, and each includes the ones before it, so
-a manager may also act on tickets and an admin may do everything. A token is looked up by its
-SHA-256 digest, so tokens configured in settings are compared the same way stored ones will be,
-never as plain strings.
+a manager may also act on tickets and an admin may do everything. A caller proves who it is
+with `Authorization: Bearer <token>` (programs) or with the login cookie that `POST /login`
+sets (browsers; `starter.api.sessions`). Tokens are looked up by SHA-256 digest, in settings
+first and then in the database (`starter.api.token_resolver`), never compared as plain strings.
+
+Without valid credentials an API call gets 401 JSON; a browser asking for an HTML page is sent
+to `/login?next=...` instead (303), and so is a logged-in browser whose role is too low, with
+the role it needs. A cookie-authenticated request with an unsafe method must come from this
+site's own pages (`sessions.cross_origin_refusal`), else 403.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from slaflow.roles import Role, token_digest
+from slaflow.roles import Role
 from starter.api.deps import app_state
 from starter.api.errors import responses
+from starter.api.sessions import SESSION_COOKIE, cross_origin_refusal
+from starter.api.token_resolver import TokenStoreUnavailable
 
 AUTH_ERRORS = responses(401, 403)
+LOGIN_PATH = "/login"
 
-
-def role_for(token: str, roles_by_digest: dict[str, Role]) -> Role | None:
-    """Looked up by digest: what is compared is never the token itself."""
-    return roles_by_digest.get(token_digest(token))
-
-
-_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="slf_...",
+    description="An API token: `Authorization: Bearer <token>`. Create one with "
+    "`slaflow token create --name NAME --role intake|agent|manager|admin`.",
+)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def require_role(required: Role) -> Callable[[Request, BearerDep], Awaitable[Role]]:
-    """A dependency that answers 401 without a known token and 403 when its role is too low."""
+async def _resolved(lookup: Awaitable[Role | None]) -> Role | None:
+    try:
+        return await lookup
+    except TokenStoreUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
 
-    async def check(request: Request, credentials: BearerDep) -> Role:
-        if credentials is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="header.Authorization: missing; send `Authorization: Bearer <token>`",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        role = role_for(credentials.credentials, app_state(request.app).token_roles)
-        if role is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="header.Authorization: unknown or revoked token",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+
+async def token_role(request: Request, token: str) -> Role | None:
+    """The role of a presented token, or None if it is unknown or revoked."""
+    return await _resolved(app_state(request.app).tokens.role_of_token(token))
+
+
+async def session_role(request: Request) -> Role | None:
+    """The role of the browser's login session, or None without a valid, unrevoked one."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    state = app_state(request.app)
+    digest = state.sessions.digest_of(cookie)
+    if digest is None:
+        return None
+    return await _resolved(state.tokens.role_of_digest(digest))
+
+
+def wants_html(request: Request) -> bool:
+    """A browser navigating to a page: GET or HEAD, with text/html among what it accepts."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    for media_range in request.headers.get("accept", "").split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() == "text/html":
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00") for p in params)
+    return False
+
+
+def login_redirect(request: Request, need: Role | None = None) -> HTTPException:
+    """303 to the login page, which sends the browser back here afterwards."""
+    query = {"next": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+    if need is not None:
+        query["need"] = need.value
+    location = f"{LOGIN_PATH}?{urlencode(query)}"
+    return HTTPException(
+        status.HTTP_303_SEE_OTHER,
+        detail=f"log in first: {location}",
+        headers={"Location": location},
+    )
+
+
+def _missing(request: Request) -> HTTPException:
+    if request.cookies.get(SESSION_COOKIE):
+        detail = (
+            f"cookie.{SESSION_COOKIE}: expired, revoked or not valid; log in again at "
+            f"{LOGIN_PATH} or send `Authorization: Bearer <token>`"
+        )
+    else:
+        detail = "header.Authorization: missing; send `Authorization: Bearer <token>`"
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+class RoleGate:
+    """A dependency: 401 without valid credentials, 403 when the role is too low (or a cookie
+    POST comes from another site), a redirect to the login page for a browser's page view.
+    A class rather than a closure so that tests (and docs) can read `required` off a route."""
+
+    def __init__(self, required: Role) -> None:
+        self.required = required
+
+    async def __call__(self, request: Request, credentials: BearerDep) -> Role:
+        required = self.required
+        by_cookie = credentials is None
+        if credentials is not None:
+            role = await token_role(request, credentials.credentials)
+            if role is None:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED,
+                    detail="header.Authorization: unknown or revoked token",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+        else:
+            role = await session_role(request)
+            if role is None:
+                raise login_redirect(request) if wants_html(request) else _missing(request)
+            refusal = cross_origin_refusal(request, app_state(request.app).settings)
+            if refusal is not None:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
         if not role.includes(required):
+            if by_cookie and wants_html(request):
+                raise login_redirect(request, need=required)
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 detail=f"this needs the {required.value} role; the token's role is {role.value}",
             )
+        request.state.role = role
         return role
 
-    return check
+
+def require_role(required: Role) -> RoleGate:
+    """`Depends(require_role(Role.AGENT))`: the caller's role, once it is at least `required`."""
+    return RoleGate(required)
 
 
 def requires(role: Role) -> list[Any]:

@@ -19,8 +19,9 @@ from temporalio.client import Client
 from activities.agreement_store import seed_agreement
 from activities.db import make_engine
 from activities.schema import prepare_schema
-from slaflow.roles import Role, token_digest
 from slaflow.settings import Settings
+from starter.api.sessions import SessionCodec
+from starter.api.token_resolver import TokenResolver
 from starter.slack_cockpit import SlackCockpit
 from starter.tickets_service import connect_client
 
@@ -49,11 +50,18 @@ class AppState:
     engine: Engine
     temporal: TemporalGateway = field(init=False)
     slack: SlackCockpit = field(init=False)
-    token_roles: dict[str, Role] = field(init=False)
-    """Every valid token's SHA-256 digest and its role."""
+    tokens: TokenResolver = field(init=False)
+    """Which role a token has: settings' tokens, then the database's."""
+    sessions: SessionCodec = field(init=False)
+    """Signs and reads the browser's login cookie."""
 
     def __post_init__(self) -> None:
-        self.token_roles = {token_digest(t): role for t, role in self.settings.api_tokens.items()}
+        self.tokens = TokenResolver(
+            self.settings.api_tokens,
+            self.engine,
+            cache_seconds=self.settings.api_token_cache_seconds,
+        )
+        self.sessions = SessionCodec.from_settings(self.settings)
         self.temporal = TemporalGateway(self.settings)
         # Through a lambda, so a test that swaps `temporal` swaps it for Slack too.
         self.slack = SlackCockpit(self.settings, self.engine, lambda: self.temporal.client())

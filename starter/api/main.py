@@ -18,6 +18,8 @@ from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
 from starter.api.metrics import RequestMetrics
 from starter.api.routers import agreement, amendments, board, health, slack, tickets
+from starter.api.routers import login as login_pages
+from starter.api.routers import tokens as token_routes
 
 DESCRIPTION = """\
 Intake and live state of tickets whose SLA clocks run as Temporal workflows.
@@ -59,6 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(health.router)
+    app.include_router(login_pages.router)  # /login, /logout: browsers' sessions
+    app.include_router(
+        token_routes.router, dependencies=requires(Role.ADMIN), responses=AUTH_ERRORS
+    )
     app.include_router(slack.router)
     app.include_router(
         amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS

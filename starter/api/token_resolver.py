@@ -1,0 +1,72 @@
+"""Which role a bearer token (or a login session's token digest) has: settings first, then the
+database, each database answer kept for a few seconds.
+
+Tokens from `SLAFLOW_API_TOKENS` are known at start and never touch the database, so a
+bootstrapping admin works before any token is stored. Database answers, found and not found,
+are cached for `api_token_cache_seconds`: a revoked token stops working within that time, and a
+client sending many requests costs one look-up per interval, not one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from activities.token_store import role_of_digest
+from slaflow.roles import Role, token_digest
+
+CACHE_LIMIT = 10_000
+"""Entries kept at most; a flood of made-up tokens cannot grow the cache past this."""
+
+
+class TokenStoreUnavailable(RuntimeError):
+    """The database could not be asked; the API answers 503 rather than guessing."""
+
+
+class TokenResolver:
+    def __init__(
+        self,
+        configured: dict[str, Role],
+        engine: Engine,
+        *,
+        cache_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._configured = {token_digest(token): role for token, role in configured.items()}
+        self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[Role | None, float]] = {}
+
+    async def role_of_token(self, token: str) -> Role | None:
+        return await self.role_of_digest(token_digest(token))
+
+    async def role_of_digest(self, digest: str) -> Role | None:
+        configured = self._configured.get(digest)
+        if configured is not None:
+            return configured
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            role = await asyncio.to_thread(role_of_digest, self._engine, digest, datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise TokenStoreUnavailable(f"the token store cannot be read: {reason}") from exc
+        if self._cache_seconds > 0:
+            self._remember(digest, role, now + self._cache_seconds)
+        return role
+
+    def _remember(self, digest: str, role: Role | None, until: float) -> None:
+        if len(self._cache) >= CACHE_LIMIT:
+            now = self._clock()
+            self._cache = {d: entry for d, entry in self._cache.items() if entry[1] > now}
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+        self._cache[digest] = (role, until)
