@@ -48,7 +48,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -92,6 +93,27 @@ class FactRow(BaseModel):
     pauses: int = 0
     repause_gaps_seconds: list[float] = Field(default_factory=list)
     tier_ack_seconds: dict[Tier, float] = Field(default_factory=dict)
+
+    @classmethod
+    def trusted(cls, values: dict[str, Any]) -> FactRow:
+        """A row from values already of the right types (read from our own typed columns),
+        without validation: `model_construct`, minus its per-field loop, for 100,000 rows.
+        Fields not given take their defaults."""
+        row = cls.__new__(cls)
+        object.__setattr__(row, "__dict__", {**_defaults(), **values})
+        object.__setattr__(row, "__pydantic_fields_set__", set(values))
+        object.__setattr__(row, "__pydantic_extra__", None)
+        object.__setattr__(row, "__pydantic_private__", None)
+        return row
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in FactRow.model_fields.items()
+        if not field.is_required()
+    }
 
 
 # ----- objectives --------------------------------------------------------------------------------
@@ -195,10 +217,6 @@ class GroupFigures(BaseModel):
     availability_objective: float | None
 
 
-def _seconds(later: datetime | None, earlier: datetime) -> float | None:
-    return None if later is None else (later - earlier).total_seconds()
-
-
 def _resolved(row: FactRow) -> bool:
     return row.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
@@ -221,17 +239,39 @@ def figures(
     priority: Priority | None = None,
 ) -> GroupFigures:
     """The figures of one group of rows (see the module docstring for each definition).
-    `priority` picks the compliance objectives of a priority group."""
-    outcomes = {t: [target_outcome(r, t) for r in rows] for t in TARGETS}
-    met = {t: sum(o is True for o in outcomes[t]) for t in TARGETS}
-    measured = {t: sum(o is not None for o in outcomes[t]) for t in TARGETS}
-    mtta = spread(s for r in rows if (s := _seconds(r.acknowledged_at, r.opened_at)) is not None)
-    mttr = spread(
-        s for r in rows if _resolved(r) and (s := _seconds(r.resolved_at, r.opened_at)) is not None
-    )
-    resolved = sum(_resolved(r) for r in rows)
-    reopened = sum(r.reopen_count > 0 for r in rows)
-    reached = Counter(r.highest_tier for r in rows)
+    `priority` picks the compliance objectives of a priority group. One pass over the rows."""
+    resolved = closed = reopened = escalations = 0
+    first_met = first_measured = resolution_met = resolution_measured = 0
+    first_breaches = resolution_breaches = breached = 0
+    reached: Counter[Tier] = Counter()
+    acks: list[float] = []
+    repairs: list[float] = []
+    for row in rows:
+        opened = row.opened_at
+        done = row.status is TicketStatus.RESOLVED or row.status is TicketStatus.CLOSED
+        resolved += done
+        closed += row.status is TicketStatus.CLOSED
+        reopened += row.reopen_count > 0
+        escalations += row.escalations
+        reached[row.highest_tier] += 1
+        if row.first_response_breached:
+            first_measured += 1
+            first_breaches += 1
+        elif row.first_response_at is not None:
+            first_measured += 1
+            first_met += 1
+        if row.resolution_breached:
+            resolution_measured += 1
+            resolution_breaches += 1
+        elif row.resolved_at is not None:
+            resolution_measured += 1
+            resolution_met += 1
+        breached += row.first_response_breached or row.resolution_breached
+        if row.acknowledged_at is not None:
+            acks.append((row.acknowledged_at - opened).total_seconds())
+        if done and row.resolved_at is not None:
+            repairs.append((row.resolved_at - opened).total_seconds())
+    mtta, mttr = spread(acks), spread(repairs)
     at_least = {
         tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
     }
@@ -239,14 +279,14 @@ def figures(
         group=group,
         opened=len(rows),
         resolved=resolved,
-        closed=sum(r.status is TicketStatus.CLOSED for r in rows),
-        first_response_met=met["first_response"],
-        first_response_measured=measured["first_response"],
-        first_response_compliance=_share(met["first_response"], measured["first_response"]),
+        closed=closed,
+        first_response_met=first_met,
+        first_response_measured=first_measured,
+        first_response_compliance=_share(first_met, first_measured),
         first_response_objective=objectives.for_target("first_response", priority),
-        resolution_met=met["resolution"],
-        resolution_measured=measured["resolution"],
-        resolution_compliance=_share(met["resolution"], measured["resolution"]),
+        resolution_met=resolution_met,
+        resolution_measured=resolution_measured,
+        resolution_compliance=_share(resolution_met, resolution_measured),
         resolution_objective=objectives.for_target("resolution", priority),
         mtta_mean_seconds=mtta.mean,
         mtta_median_seconds=mtta.median,
@@ -254,10 +294,10 @@ def figures(
         mttr_mean_seconds=mttr.mean,
         mttr_median_seconds=mttr.median,
         mttr_p90_seconds=mttr.p90,
-        first_response_breaches=sum(r.first_response_breached for r in rows),
-        resolution_breaches=sum(r.resolution_breached for r in rows),
-        breached_tickets=sum(r.first_response_breached or r.resolution_breached for r in rows),
-        escalations=sum(r.escalations for r in rows),
+        first_response_breaches=first_breaches,
+        resolution_breaches=resolution_breaches,
+        breached_tickets=breached,
+        escalations=escalations,
         reached_team_lead=at_least[Tier.TEAM_LEAD],
         reached_specialist=at_least[Tier.SPECIALIST],
         reached_management=at_least[Tier.MANAGEMENT],

@@ -96,6 +96,19 @@ class Settings(BaseSettings):
         description="How often the schedule checks service-level objectives, e.g. 15m; 0s: off.",
     )
 
+    # Reports (README "Reports"): defaults of the parameters the API and CLI accept.
+    report_quick_repause: Duration = Field(
+        timedelta(minutes=10),
+        description="Pause audit: a pause this soon after a resume is a quick re-pause, e.g. 10m.",
+    )
+    report_paused_share: float = Field(
+        0.5, gt=0, le=1, description="Pause audit: flag tickets paused for more of their life."
+    )
+    report_deviation_drop: float = Field(
+        0.05, ge=0, le=1, description="Deviations: a compliance drop larger than this (fraction)."
+    )
+    report_days: int = Field(30, ge=1, description="Period of a report when `from` is not given.")
+
     # Operations: migrations, logs, metrics (README "Running in production").
     db_auto_migrate: bool = Field(
         True,

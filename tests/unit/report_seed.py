@@ -24,9 +24,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
+from activities.agreement_store import add_version
+from activities.facts import upsert_facts
 from slaflow.agreement import Agreement
 from slaflow.reports import FactRow
-from slaflow.tickets import TicketStatus
+from slaflow.tickets import TicketFacts, TicketStatus
 from slaflow.tiers import Tier
 from tests.factories import make_agreement
 
@@ -187,4 +191,24 @@ def seeded_agreement() -> Agreement:
             {"priority": "P1", "target": "first_response", "percent": 90, "window": "week"},
             {"target": "resolution", "percent": 90, "window": "month"},
         ]
+    )
+
+
+def as_facts(row: FactRow) -> TicketFacts:
+    """The seeded row as the workflow would have written it (P1 targets, agreement v1)."""
+    return TicketFacts(
+        **row.model_dump(),
+        agreement_version=1,
+        first_response_target_seconds=600,
+        resolution_target_seconds=3600,
+    )
+
+
+def store_seeded(engine: Engine) -> None:
+    """The seeded facts in `ticket_facts`, and the seeded agreement as the next version (in
+    force from 2026-01-01, so for the whole seeded period)."""
+    for fact_row in seeded_rows():
+        upsert_facts(engine, as_facts(fact_row))
+    add_version(
+        engine, seeded_agreement(), effective_from=datetime(2026, 1, 1, tzinfo=UTC), source="test"
     )

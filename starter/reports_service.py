@@ -1,0 +1,216 @@
+"""Reports read from `ticket_facts`: load the period's rows, then the pure `slaflow.reports`.
+
+A period is ``[from, to)`` by ``opened_at`` (UTC). One indexed range query per report
+(`ticket_facts.opened_at` has an index), selecting only the columns `FactRow` holds; rows are
+built without re-validation because they come from our own typed columns. The API and the CLI
+both call these functions, so they answer the same figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, String, Table, func, select, type_coerce
+
+from activities import agreement_store
+from activities.tables import TicketFactRow, tier_ack_column
+from slaflow import reports
+from slaflow.reports import FactRow, GroupBy, Objectives
+from slaflow.tickets import TicketStatus
+from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
+
+TABLE: Table = TicketFactRow.__table__  # type: ignore[attr-defined]
+CORE = (
+    "ticket_id",
+    "customer",
+    "priority",
+    "channel",
+    "status",
+    "opened_at",
+    "acknowledged_at",
+    "first_response_at",
+    "resolved_at",
+    "first_response_breached",
+    "resolution_breached",
+    "highest_tier",
+    "escalations",
+    "reopen_count",
+)
+"""What the SLA figures, trends and deviations read."""
+ESCALATION = ("resolved_tier",)
+PAUSES = ("closed_at", "paused_seconds", "pauses", "repause_gaps_seconds")
+_TIMES = {"opened_at", "acknowledged_at", "first_response_at", "resolved_at", "closed_at"}
+_ENUMS: dict[str, Any] = {  # value -> member look-ups: a dict is faster than calling the enum
+    name: {member.value: member for member in kind}.__getitem__
+    for name, kind in (
+        ("priority", Priority),
+        ("channel", Channel),
+        ("status", TicketStatus),
+        ("highest_tier", Tier),
+        ("resolved_tier", Tier),
+    )
+}
+_ACKS = {tier: tier_ack_column(tier.value) for tier in TIER_ORDER}
+
+
+class ReportError(ValueError):
+    """A bad report parameter; `parameter` is its name as the API and CLI spell it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = f"{parameter}: {message}"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    """A naive time is taken as UTC (a date alone means its midnight UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def period(
+    start: datetime | None, end: datetime | None, *, days: int, now: datetime | None = None
+) -> Period:
+    """[start, end) in UTC; `end` defaults to now, `start` to `days` before `end`."""
+    finish = _aware(end) if end is not None else (now or datetime.now(UTC))
+    begin = _aware(start) if start is not None else finish - timedelta(days=days)
+    if finish <= begin:
+        raise ReportError("to", f"{finish.isoformat()} is not after from ({begin.isoformat()})")
+    return Period(begin, finish)
+
+
+def _moment(value: Any) -> datetime | None:
+    """A timestamp as the driver gave it: SQLite's UTC text, PostgreSQL's aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _column(name: str) -> Any:
+    """Timestamps unprocessed (`_moment` converts them about ten times faster than the
+    column type's Python-level hooks: it shows at 100,000 rows); the rest as typed."""
+    column = TABLE.c[name]
+    return type_coerce(column, String).label(name) if name in _TIMES else column
+
+
+def load_rows(
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    columns: tuple[str, ...] = CORE,
+    tier_acks: bool = False,
+    paused_only: bool = False,
+) -> list[FactRow]:
+    """Facts of the tickets opened in [start, end): only `columns` (other fields keep their
+    defaults), the per-tier acknowledgement times if asked, only paused tickets if asked."""
+    names = [*columns, *(_ACKS.values() if tier_acks else ())]
+    query = select(*(_column(name) for name in names)).where(
+        TABLE.c.opened_at >= start, TABLE.c.opened_at < end
+    )
+    if paused_only:
+        query = query.where(TABLE.c.pauses > 0)
+    with engine.connect() as connection:
+        result = connection.execute(query).all()
+    converters = [_moment if name in _TIMES else _ENUMS.get(name) for name in names[: len(columns)]]
+    plain = list(zip(columns, converters, strict=True))
+    acks = list(enumerate(_ACKS.items(), start=len(columns))) if tier_acks else []
+    rows = []
+    for found in result:
+        values = {
+            name: (found[i] if convert is None or found[i] is None else convert(found[i]))
+            for i, (name, convert) in enumerate(plain)
+        }
+        if acks:
+            values["tier_ack_seconds"] = {
+                tier: found[i] for i, (tier, _) in acks if found[i] is not None
+            }
+        rows.append(FactRow.trusted(values))
+    return rows
+
+
+def objectives_at(engine: Engine, at: datetime) -> Objectives:
+    """The objectives of the agreement version in force at `at` (none if no version is)."""
+    try:
+        row = agreement_store.version_in_force(engine, at)
+    except agreement_store.NoAgreementError:
+        return Objectives()
+    return reports.objectives_of(agreement_store.agreement_of(row), row.number)
+
+
+def _objectives(engine: Engine, span: Period) -> Objectives:
+    """The version in force at the period's end (or now, for a period still running)."""
+    return objectives_at(engine, min(span.end, datetime.now(UTC)))
+
+
+def sla(engine: Engine, span: Period, group_by: GroupBy) -> reports.SlaReport:
+    return reports.sla_report(
+        load_rows(engine, span.start, span.end),
+        start=span.start,
+        end=span.end,
+        group_by=group_by,
+        objectives=_objectives(engine, span),
+    )
+
+
+def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.TrendsReport:
+    if group_by is GroupBy.WEEK:
+        raise ReportError("group_by", "trends are per week already; choose another grouping")
+    first, last = reports.trends_window(span.start, span.end)
+    return reports.trends(
+        load_rows(engine, first, last),
+        start=span.start,
+        end=span.end,
+        group_by=group_by,
+        objectives=_objectives(engine, span),
+    )
+
+
+def deviations(
+    engine: Engine, span: Period, group_by: GroupBy, drop_threshold: float
+) -> reports.DeviationsReport:
+    previous_start, _ = reports.previous_period(span.start, span.end)
+    return reports.deviations(
+        load_rows(engine, previous_start, span.end),
+        start=span.start,
+        end=span.end,
+        group_by=group_by,
+        objectives=_objectives(engine, span),
+        drop_threshold=drop_threshold,
+    )
+
+
+def escalations(engine: Engine, span: Period, top: int) -> reports.EscalationReport:
+    rows = load_rows(engine, span.start, span.end, columns=(*CORE, *ESCALATION), tier_acks=True)
+    return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top)
+
+
+def pauses(
+    engine: Engine, span: Period, quick_repause: timedelta, max_paused_share: float
+) -> reports.PauseAudit:
+    """The audit needs only paused tickets' rows, but counts every ticket of the period."""
+    audit = reports.pause_audit(
+        load_rows(engine, span.start, span.end, columns=(*CORE, *PAUSES), paused_only=True),
+        start=span.start,
+        end=span.end,
+        quick_repause_seconds=quick_repause.total_seconds(),
+        max_paused_share=max_paused_share,
+    )
+    audit.tickets = count(engine, span)
+    return audit
+
+
+def count(engine: Engine, span: Period) -> int:
+    """Tickets opened in the period (an index-only count)."""
+    query = select(func.count()).where(
+        TABLE.c.opened_at >= span.start, TABLE.c.opened_at < span.end
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
