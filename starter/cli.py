@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 from temporalio.client import Client
 
+import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
 from slaflow.settings import get_settings
@@ -92,6 +93,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_token.app, name="token")
 app.command("doctor")(cli_doctor.doctor)
+app.command("service-levels")(cli_service_levels.service_levels)
 app.add_typer(agreement_app, name="agreement")
 
 Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]

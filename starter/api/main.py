@@ -19,6 +19,7 @@ from starter.api.deps import app_state, build_state, startup
 from starter.api.metrics import RequestMetrics
 from starter.api.routers import agreement, amendments, board, health, slack, tickets
 from starter.api.routers import login as login_pages
+from starter.api.routers import service_levels as service_level_routes
 from starter.api.routers import tokens as token_routes
 
 DESCRIPTION = """\
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
     app.include_router(board.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    app.include_router(
+        service_level_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
     app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app
 
