@@ -24,6 +24,7 @@
     data: {},
     errors: {},
     refreshes: 0,
+    seq: 0,
     paused: false,
     lastRefresh: null,
     nextAt: null,
@@ -492,35 +493,40 @@
 
   // ----- refresh ---------------------------------------------------------------------------
 
-  async function load(name, promise, render) {
+  async function load(name, seq, promise, render) {
     try {
       const data = await promise;
+      if (seq !== state.seq) return; // a later refresh (new filters) has started: its data wins
       state.data[name] = data;
       state.errors[name] = null;
       render(data);
     } catch (error) {
+      if (seq !== state.seq) return;
       state.errors[name] = error instanceof LoadError ? error : new LoadError(0, String(error));
       console.error(name, error);
     }
   }
 
   async function refresh() {
+    const seq = ++state.seq;
     const f = filters();
     const trendGroup = FEW_GROUPS.has(f.group_by) ? f.group_by : null;
-    const period = { from: f.from, to: f.to };
+    // `end` repeats `to` for report routes that read the end of the period under that name.
+    const period = { from: f.from, to: f.to, end: f.to };
     const print = $("#print-link");
-    print.href = `/reports/print?${new URLSearchParams({ ...period, group_by: f.group_by })}`;
+    print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by })}`;
     await Promise.all([
-      load("board", getJSON("/board"), renderBoard),
-      load("sla", getJSON("/reports/sla", { ...period, group_by: f.group_by }), (r) => renderSla(r, f)),
-      load("trends", getJSON("/reports/trends", { ...period, group_by: trendGroup }), (r) => {
+      load("board", seq, getJSON("/board"), renderBoard),
+      load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by }), (r) => renderSla(r, f)),
+      load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup }), (r) => {
         renderTrend("chart-mtta", r, "mtta");
         renderTrend("chart-mttr", r, "mttr");
       }),
-      load("escalations", getJSON("/reports/escalations", period), renderEscalations),
-      load("deviations", getJSON("/reports/deviations", { ...period, group_by: f.group_by }), renderDeviations),
-      load("service levels", getJSON("/reports/service-levels"), renderServiceLevels),
+      load("escalations", seq, getJSON("/reports/escalations", period), renderEscalations),
+      load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by }), renderDeviations),
+      load("service levels", seq, getJSON("/reports/service-levels"), renderServiceLevels),
     ]);
+    if (seq !== state.seq) return;
     showBanner();
     state.refreshes += 1;
     state.lastRefresh = new Date();
@@ -560,7 +566,7 @@
   });
   $("#refresh-toggle").addEventListener("click", (event) => {
     state.paused = !state.paused;
-    event.currentTarget.textContent = state.paused ? "▶" : "⏸";
+    event.currentTarget.textContent = state.paused ? "Resume" : "Pause";
     if (state.paused) schedule();
     else refresh();
   });

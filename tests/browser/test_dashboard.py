@@ -1,0 +1,178 @@
+"""The dashboard in headless Chromium: logged in through the login page, it draws the seeded
+facts' figures (worked out in tests/browser/dashboard_seed.py), the live board shows open
+tickets from Temporal, and the group and period filters redraw the charts."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page
+
+from tests.api_support import auth_headers
+from tests.browser import dashboard_seed as seed
+from tests.browser.conftest import DashboardApp, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+CHART_DATA = """(id) => {
+  const chart = Chart.getChart(id);
+  if (!chart) return null;
+  return {
+    labels: chart.data.labels,
+    datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })),
+  };
+}"""
+
+INKED_PIXELS = """(id) => {
+  const canvas = document.getElementById(id);
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0, bars = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (pixels[i + 3] > 0) inked += 1;
+    // the first-response bars' blue, #2f5bd3
+    if (Math.abs(pixels[i] - 47) < 8 && Math.abs(pixels[i + 1] - 91) < 8
+        && Math.abs(pixels[i + 2] - 211) < 8 && pixels[i + 3] > 200) bars += 1;
+  }
+  return { inked, bars, total: pixels.length / 4 };
+}"""
+
+
+async def chart(page: Page, canvas_id: str) -> dict[str, Any]:
+    data: dict[str, Any] | None = await page.evaluate(CHART_DATA, canvas_id)
+    assert data is not None, f"no chart drawn on #{canvas_id}"
+    return data
+
+
+def series(data: dict[str, Any], label: str) -> list[Any]:
+    return next(d["data"] for d in data["datasets"] if d["label"] == label)
+
+
+async def wait_for_labels(page: Page, canvas_id: str, labels: list[str]) -> dict[str, Any]:
+    await page.wait_for_function(
+        "([id, labels]) => { const c = Chart.getChart(id);"
+        " return c && JSON.stringify(c.data.labels) === JSON.stringify(labels); }",
+        arg=[canvas_id, labels],
+        timeout=20_000,
+    )
+    return await chart(page, canvas_id)
+
+
+def assert_compliance(data: dict[str, Any], expected: dict[str, list[Any]]) -> None:
+    assert data["labels"] == expected["labels"]
+    assert series(data, "First response met") == expected["first_response"]
+    assert series(data, "Resolution met") == expected["resolution"]
+
+
+async def open_board_tickets(url: str) -> list[str]:
+    """Open tickets for the board: one already late, one nearly due, two with time to spare."""
+    now = datetime.now(UTC)
+    tickets = [
+        ("Northwind", "P1", "phone", "Checkout returns HTTP 500", now - timedelta(minutes=15)),
+        ("Contoso", "P1", "chat", "Login page times out", now - timedelta(minutes=8)),
+        ("Fabrikam", "P2", "email", "Invoices missing VAT line", now),
+        ("Northwind", "P3", "portal", "Export to CSV drops accents", now),
+    ]
+    ids = []
+    async with httpx.AsyncClient(base_url=url, headers=auth_headers(), timeout=60) as api:
+        for number, (customer, priority, channel, subject, opened) in enumerate(tickets):
+            ticket_id = f"DASH-{int(time.time() * 1000) % 10**8}-{number}"
+            answer = await api.post(
+                "/tickets",
+                json={
+                    "ticket_id": ticket_id,
+                    "customer": customer,
+                    "subject": subject,
+                    "priority": priority,
+                    "channel": channel,
+                    "requester_email": "ops@example.com",
+                    "opened_at": opened.isoformat(),
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            ids.append(ticket_id)
+        acked = await api.post(f"/tickets/{ids[3]}/acknowledge", json={"actor": "agent-1"})
+        assert acked.status_code == 200, acked.text
+    return ids
+
+
+async def wait_for_board(page: Page, ticket_ids: list[str]) -> list[str]:
+    """Visibility lags a new ticket by a moment: refresh until every one is listed."""
+    deadline = time.monotonic() + 30
+    while True:
+        shown: list[str] = await page.eval_on_selector_all(
+            "#board-tickets tbody tr[data-ticket]", "rows => rows.map(r => r.dataset.ticket)"
+        )
+        if all(t in shown for t in ticket_ids):
+            return [t for t in shown if t in ticket_ids]
+        assert time.monotonic() < deadline, f"board shows {shown}, not all of {ticket_ids}"
+        await page.evaluate("window.slaflowDashboard.refresh()")
+
+
+async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
+    page: Page, dashboard_app: DashboardApp, artifacts: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    seed.seed(dashboard_app.engine, today)
+    open_ids = await open_board_tickets(dashboard_app.url)
+    first, last = seed.period(today)
+
+    await log_in(page, dashboard_app.url, f"/dashboard?from={first}&to={last}&group_by=priority")
+    assert page.url.startswith(f"{dashboard_app.url}/dashboard"), page.url
+
+    # Compliance per priority against the objective, as worked out by hand.
+    compliance = await wait_for_labels(page, "chart-compliance", ["P1", "P2", "P3", "P4"])
+    assert_compliance(compliance, seed.COMPLIANCE_BY_PRIORITY)
+    expected = seed.COMPLIANCE_BY_PRIORITY
+    assert series(compliance, "First response objective") == expected["first_response_objective"]
+    assert series(compliance, "Resolution objective") == expected["resolution_objective"]
+    pixels = await page.evaluate(INKED_PIXELS, "chart-compliance")
+    assert pixels["inked"] > pixels["total"] // 20, pixels  # the canvas is drawn on
+    assert pixels["bars"] > 500, pixels  # and the first-response bars are there, in blue
+
+    mtta = await chart(page, "chart-mtta")
+    assert len(mtta["labels"]) == 4
+    assert series(mtta, "P1") == seed.P1_MTTA_MINUTES
+    funnel = await chart(page, "chart-funnel")
+    assert funnel["labels"] == ["Agent", "Team lead", "Specialist", "Management"]
+    assert series(funnel, "Reached") == seed.FUNNEL_REACHED
+    assert series(funnel, "Resolved there") == seed.FUNNEL_RESOLVED
+    for canvas_id in ("chart-mtta", "chart-mttr", "chart-funnel"):
+        drawn = await page.evaluate(INKED_PIXELS, canvas_id)
+        assert drawn["inked"] > drawn["total"] // 50, (canvas_id, drawn)
+
+    assert await page.locator("#deviations li.below_objective").count() == seed.DEVIATIONS
+    assert "SEED-A2" in await page.locator("#deviations").inner_text()
+    assert await page.locator("#slo-list li[data-objective]").count() == 3
+    assert await page.locator("#kpi-first-response .kpi-value").inner_text() == "81.3 %"
+    assert await page.locator("#kpi-resolution .kpi-value").inner_text() == "75.0 %"
+
+    # The live board: the late ticket leads, and its time left is negative.
+    order = await wait_for_board(page, open_ids)
+    assert order[0] == open_ids[0], order
+    late_row = page.locator(f'#board-tickets tr[data-ticket="{open_ids[0]}"]')
+    assert await late_row.get_attribute("class") == "breached"
+    assert (await late_row.locator(".left").inner_text()).startswith("\N{MINUS SIGN}")
+    assert await page.locator("#banner").is_hidden()
+    await page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+
+    # Group filter: compliance by channel.
+    await page.select_option("select[name=group_by]", "channel")
+    by_channel = await wait_for_labels(
+        page, "chart-compliance", ["phone", "email", "chat", "portal"]
+    )
+    assert_compliance(by_channel, seed.COMPLIANCE_BY_CHANNEL)
+    assert "group_by=channel" in page.url
+
+    # Period filter: the last week alone.
+    await page.fill("input[name=from]", (last - timedelta(days=6)).isoformat())
+    await page.click("#filters button[type=submit]")
+    last_week = await wait_for_labels(page, "chart-compliance", ["phone", "email", "portal"])
+    assert_compliance(last_week, seed.COMPLIANCE_BY_CHANNEL_LAST_WEEK)
+    funnel = await chart(page, "chart-funnel")
+    assert series(funnel, "Reached") == [4, 2, 2, 1]  # A4 B4 C4 D4; A4 B4; A4 B4; B4
+    await page.screenshot(path=str(artifacts / "dashboard-filtered.png"), full_page=True)
