@@ -136,6 +136,11 @@ class Objectives(BaseModel):
         return self.compliance.get(f"all:{target}")
 
 
+def _fraction(percent: float) -> float:
+    """99.9 -> 0.999 (not 0.9990000000000001: objectives are shown and compared as written)."""
+    return round(percent / 100, 12)
+
+
 def objectives_of(agreement: Agreement | None, version: int | None = None) -> Objectives:
     """The availability target and the strictest compliance objective per priority and target."""
     if agreement is None:
@@ -143,10 +148,10 @@ def objectives_of(agreement: Agreement | None, version: int | None = None) -> Ob
     compliance: dict[str, float] = {}
     for slo in agreement.service_levels:
         key = f"{slo.priority.value if slo.priority else 'all'}:{slo.target}"
-        compliance[key] = max(compliance.get(key, 0.0), slo.percent / 100)
+        compliance[key] = max(compliance.get(key, 0.0), _fraction(slo.percent))
     return Objectives(
         agreement_version=version,
-        availability=agreement.availability_target / 100,
+        availability=_fraction(agreement.availability_target),
         compliance=compliance,
     )
 

@@ -17,10 +17,13 @@ from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
 from starter.api.metrics import RequestMetrics
-from starter.api.routers import agreement, amendments, board, health, slack, tickets
+from starter.api.pages import mount_static
+from starter.api.routers import agreement, amendments, board, dashboard, health, slack, tickets
 from starter.api.routers import login as login_pages
+from starter.api.routers import reports as report_routes
 from starter.api.routers import service_levels as service_level_routes
 from starter.api.routers import tokens as token_routes
+from starter.slack_socket import socket_mode
 
 DESCRIPTION = """\
 Intake and live state of tickets whose SLA clocks run as Temporal workflows.
@@ -39,7 +42,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app_state(app)
     await startup(state)
     try:
-        yield
+        async with socket_mode(state.settings, state.slack) as app.state.slack_socket:
+            yield
     finally:
         state.engine.dispose()
 
@@ -72,8 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(board.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(
+        report_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
+    app.include_router(
         service_level_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
+    app.include_router(dashboard.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    mount_static(app)  # /static: the pages' CSS, scripts and vendored Chart.js
     app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app
 

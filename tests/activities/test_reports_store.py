@@ -4,6 +4,7 @@ answer on the same rows (the seeded set of tests/unit/report_seed.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -53,7 +54,7 @@ def test_sla_from_the_database_equals_the_pure_figures(
 def test_trends_deviations_escalations_and_pauses(store_engine: Engine) -> None:
     store_seeded(store_engine)
     rows = seeded_rows()
-    kwargs = {"start": START, "end": END}
+    kwargs: dict[str, Any] = {"start": START, "end": END}
     assert reports_service.trends(store_engine, SPAN, None) == reports.trends(
         rows, group_by=None, objectives=OBJECTIVES, **kwargs
     )

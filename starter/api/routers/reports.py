@@ -1,0 +1,311 @@
+"""Service-level reports from ticket facts: JSON, and the same figures as CSV.
+
+Every report covers the tickets opened in ``[from, to)``; `from` and `to` are ISO 8601 dates or
+times (a time without a zone, or a date alone, is UTC); `to` defaults to now and `from` to
+`SLAFLOW_REPORT_DAYS` (30) days before it. Figures are defined in `slaflow.reports`. Sync
+routes: SQLAlchemy blocks, so FastAPI runs them on its thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import PlainTextResponse
+
+from slaflow import reports
+from slaflow.reports import GroupBy
+from starter import report_formats, reports_service
+from starter.api.deps import EngineDep, SettingsDep
+from starter.api.errors import responses
+from starter.reports_service import Period, ReportError
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+R = TypeVar("R")
+
+From = Annotated[
+    datetime | None,
+    Query(
+        alias="from",
+        description="Start (inclusive) by opened_at; default `to` minus SLAFLOW_REPORT_DAYS.",
+    ),
+]
+To = Annotated[
+    datetime | None, Query(alias="to", description="End (exclusive) by opened_at; default now.")
+]
+GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")]
+TrendGroupBy = Annotated[
+    GroupBy | None, Query(description="Split each week per group (not `week`); default none.")
+]
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "A header, then one row per item."}
+}
+
+
+def _run(compute: Callable[[], R]) -> R:
+    """A bad parameter found past validation (to before from) is a 422 naming it."""
+    try:
+        return compute()
+    except ReportError as exc:
+        raise HTTPException(422, detail=exc.message) from exc
+
+
+def _span(start: datetime | None, end: datetime | None, days: int) -> Period:
+    return _run(lambda: reports_service.period(start, end, days=days))
+
+
+def _csv(report: report_formats.Report, name: str) -> PlainTextResponse:
+    return PlainTextResponse(
+        report_formats.to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _sla(
+    engine: EngineDep, settings: SettingsDep, start: From, end: To, group_by: GroupByQuery
+) -> reports.SlaReport:
+    span = _span(start, end, settings.report_days)
+    return reports_service.sla(engine, span, group_by)
+
+
+@router.get(
+    "/sla",
+    response_model=reports.SlaReport,
+    summary="SLA figures per group: compliance, MTTA/MTTR, breaches, escalations, reopens",
+    responses=responses(401, 403, 422),
+)
+def sla(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: GroupByQuery = GroupBy.PRIORITY,
+) -> reports.SlaReport:
+    """Per group of the tickets opened in [from, to), and for all of them (`totals`)."""
+    return _sla(engine, settings, start, end, group_by)
+
+
+@router.get(
+    "/sla.csv",
+    response_class=PlainTextResponse,
+    summary="The SLA figures as CSV: one row per group, then the totals as group 'all'",
+    responses={**CSV, **responses(401, 403, 422)},
+)
+def sla_csv(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: GroupByQuery = GroupBy.PRIORITY,
+) -> PlainTextResponse:
+    return _csv(_sla(engine, settings, start, end, group_by), f"sla-by-{group_by.value}")
+
+
+def _trends(
+    engine: EngineDep, settings: SettingsDep, start: From, end: To, group_by: TrendGroupBy
+) -> reports.TrendsReport:
+    span = _span(start, end, settings.report_days)
+    return _run(lambda: reports_service.trends(engine, span, group_by))
+
+
+@router.get(
+    "/trends",
+    response_model=reports.TrendsReport,
+    summary="The SLA figures per ISO week, with the change against the week before",
+    responses=responses(401, 403, 422),
+)
+def trends(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: TrendGroupBy = None,
+) -> reports.TrendsReport:
+    """Whole ISO weeks (Monday 00:00 UTC) overlapping [from, to), each counting the tickets
+    opened in it."""
+    return _trends(engine, settings, start, end, group_by)
+
+
+@router.get(
+    "/trends.csv",
+    response_class=PlainTextResponse,
+    summary="Weekly trends as CSV: one row per group and week",
+    responses={**CSV, **responses(401, 403, 422)},
+)
+def trends_csv(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: TrendGroupBy = None,
+) -> PlainTextResponse:
+    return _csv(_trends(engine, settings, start, end, group_by), "trends")
+
+
+Threshold = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=1,
+        description="A compliance drop larger than this fraction deviates; default "
+        "SLAFLOW_REPORT_DEVIATION_DROP (0.05).",
+    ),
+]
+
+
+def _deviations(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From,
+    end: To,
+    group_by: GroupByQuery,
+    threshold: Threshold,
+) -> reports.DeviationsReport:
+    span = _span(start, end, settings.report_days)
+    drop = settings.report_deviation_drop if threshold is None else threshold
+    return reports_service.deviations(engine, span, group_by, drop)
+
+
+@router.get(
+    "/deviations",
+    response_model=reports.DeviationsReport,
+    summary="Groups below their compliance objective or dropping against the previous period",
+    responses=responses(401, 403, 422),
+)
+def deviations(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: GroupByQuery = GroupBy.PRIORITY,
+    threshold: Threshold = None,
+) -> reports.DeviationsReport:
+    """Compared with the period of the same length just before `from`; each deviation lists
+    the tickets that breached the target."""
+    return _deviations(engine, settings, start, end, group_by, threshold)
+
+
+@router.get(
+    "/deviations.csv",
+    response_class=PlainTextResponse,
+    summary="Deviations as CSV: one row per deviation",
+    responses={**CSV, **responses(401, 403, 422)},
+)
+def deviations_csv(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    group_by: GroupByQuery = GroupBy.PRIORITY,
+    threshold: Threshold = None,
+) -> PlainTextResponse:
+    report = _deviations(engine, settings, start, end, group_by, threshold)
+    return _csv(report, "deviations")
+
+
+Top = Annotated[int, Query(ge=1, le=1000, description="Most escalated customers and channels.")]
+
+
+def _escalations(
+    engine: EngineDep, settings: SettingsDep, start: From, end: To, top: Top
+) -> reports.EscalationReport:
+    return reports_service.escalations(engine, _span(start, end, settings.report_days), top)
+
+
+@router.get(
+    "/escalations",
+    response_model=reports.EscalationReport,
+    summary="Learn from escalations: per tier resolved and time to acknowledge; most escalated",
+    responses=responses(401, 403, 422),
+)
+def escalations(
+    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+) -> reports.EscalationReport:
+    return _escalations(engine, settings, start, end, top)
+
+
+@router.get(
+    "/escalations.csv",
+    response_class=PlainTextResponse,
+    summary="Escalation analysis as CSV: tier rows, then customer and channel rows",
+    responses={**CSV, **responses(401, 403, 422)},
+)
+def escalations_csv(
+    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+) -> PlainTextResponse:
+    return _csv(_escalations(engine, settings, start, end, top), "escalations")
+
+
+QuickMinutes = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        description="A pause this many minutes after a resume is a quick re-pause; default "
+        "SLAFLOW_REPORT_QUICK_REPAUSE (10m).",
+    ),
+]
+Share = Annotated[
+    float | None,
+    Query(
+        gt=0,
+        le=1,
+        description="Flag tickets paused for more than this share of their life; default "
+        "SLAFLOW_REPORT_PAUSED_SHARE (0.5).",
+    ),
+]
+
+
+def _pauses(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From,
+    end: To,
+    quick_repause_minutes: QuickMinutes,
+    paused_share: Share,
+) -> reports.PauseAudit:
+    span = _span(start, end, settings.report_days)
+    quick = (
+        settings.report_quick_repause
+        if quick_repause_minutes is None
+        else timedelta(minutes=quick_repause_minutes)
+    )
+    share = settings.report_paused_share if paused_share is None else paused_share
+    return reports_service.pauses(engine, span, quick, share)
+
+
+@router.get(
+    "/pauses",
+    response_model=reports.PauseAudit,
+    summary="Pause audit: quick re-pauses after a resume, and tickets paused most of their life",
+    responses=responses(401, 403, 422),
+)
+def pauses(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    quick_repause_minutes: QuickMinutes = None,
+    paused_share: Share = None,
+) -> reports.PauseAudit:
+    return _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+
+
+@router.get(
+    "/pauses.csv",
+    response_class=PlainTextResponse,
+    summary="Pause audit as CSV: one row per flagged ticket",
+    responses={**CSV, **responses(401, 403, 422)},
+)
+def pauses_csv(
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    quick_repause_minutes: QuickMinutes = None,
+    paused_share: Share = None,
+) -> PlainTextResponse:
+    report = _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+    return _csv(report, "pauses")
