@@ -16,6 +16,11 @@ interaction Slack would send (form-encoded ``payload=``, signed with the signing
 ``response_url`` points back at ``/_standin/response/<id>``, which records what the app answers.
 ``views.open`` stores the modal; ``POST /_standin/submit`` sends its ``view_submission``. Trigger
 ids are issued per click and expire after 3 s, as Slack's do.
+
+Socket Mode: ``apps.connections.open`` (with the app-level token) answers a one-time websocket
+URL of `standins.slack_socket.SocketHub`. While an app is connected that way, clicks, modal
+submissions and slash commands go to it as envelopes over the websocket instead of HTTP, as
+Slack does for an app with Socket Mode on, and each must be acknowledged within 3 s.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import jinja2
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+
+from standins.slack_socket import SocketHub
 
 __all__ = [
     "SlackStandin",
@@ -491,6 +498,8 @@ def create_slack_standin(
     command_url: str | None = None,
     channels: Iterable[str] = (),
     auto_create_channels: bool = True,
+    app_token: str = "xapp-local-development",
+    socket_hub: SocketHub | None = None,
 ) -> FastAPI:
     """The stand-in app. `channels` exist from the start; with `auto_create_channels` any
     channel named "#..." or "C..." is created on first post, otherwise it is channel_not_found.
@@ -504,6 +513,8 @@ def create_slack_standin(
     app.state.signing_secret = signing_secret
     app.state.interaction_url = interaction_url
     app.state.command_url = command_url
+    app.state.app_token = app_token
+    app.state.socket_hub = socket_hub
 
     def post_message(args: dict[str, Any], ephemeral: bool) -> JSONResponse:
         channel_id = state.resolve_channel(str(args.get("channel") or ""))
@@ -670,6 +681,7 @@ def create_slack_standin(
         "conversations.replies": lambda args: conversation(args, replies=True),
         "users.info": users_info,
         "views.open": views_open,
+        "apps.connections.open": lambda args: _error("invalid_auth"),  # see open_connection
     }
 
     @app.api_route("/api/{method}", methods=["GET", "POST"])
@@ -690,9 +702,22 @@ def create_slack_standin(
         token = _token(request, args)
         if not token:
             return _error("not_authed")
+        if method == "apps.connections.open":
+            return open_connection(token)
         if not hmac.compare_digest(token, bot_token):
             return _error("invalid_auth")
         return handler(args)
+
+    def open_connection(token: str) -> JSONResponse:
+        """apps.connections.open: app-level tokens only, as in Slack."""
+        if hmac.compare_digest(token, bot_token):
+            return _error("not_allowed_token_type")
+        if not hmac.compare_digest(token, str(app.state.app_token)):
+            return _error("invalid_auth")
+        hub: SocketHub | None = app.state.socket_hub
+        if hub is None:
+            return _error("internal_error")
+        return _ok(url=hub.issue_url())
 
     @app.get("/_standin/messages")
     async def list_messages(channel: str | None = None) -> list[dict[str, Any]]:
@@ -749,7 +774,33 @@ def create_slack_standin(
             parsed = answer.text
         return {"ok": True, "status": answer.status_code, "body": parsed}
 
+    def socket() -> SocketHub | None:
+        """The Socket Mode hub, when an app is connected to it: then events go there."""
+        hub: SocketHub | None = app.state.socket_hub
+        return hub if hub is not None and hub.connected else None
+
+    async def over_socket(hub: SocketHub, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An envelope to the connected app; its ack's payload is the app's answer."""
+        try:
+            delivery = await hub.push(kind, payload)
+        except ConnectionError as exc:
+            return {"ok": False, "error": f"Socket Mode: {exc}"}
+        envelope_id = delivery.envelope["envelope_id"]
+        if delivery.ack is None:
+            return {"ok": False, "error": f"the app did not acknowledge {envelope_id} within 3 s"}
+        body = delivery.ack.get("payload")
+        return {
+            "ok": True,
+            "status": 200,
+            "body": body,
+            "via": "socket_mode",
+            "envelope_id": envelope_id,
+        }
+
     async def interact(payload: dict[str, Any]) -> dict[str, Any]:
+        hub = socket()
+        if hub is not None:
+            return await over_socket(hub, "interactive", payload)
         url = app.state.interaction_url
         return await forward(url, "interaction_url", interaction_body(payload))
 
@@ -884,7 +935,11 @@ def create_slack_standin(
             "response_url": response_url,
             "trigger_id": state.issue_trigger(user_id),
         }
-        result = await forward(app.state.command_url, "command_url", urlencode(form).encode())
+        hub = socket()
+        if hub is not None:
+            result = await over_socket(hub, "slash_commands", form)
+        else:
+            result = await forward(app.state.command_url, "command_url", urlencode(form).encode())
         result = _recorded("slash_command", form, result)
         if not result["ok"]:
             return JSONResponse(result, status_code=502)
@@ -989,12 +1044,14 @@ class SlackStandin:
         interaction_url: str | None = None,
         command_url: str | None = None,
         app: FastAPI | None = None,
+        app_token: str = "xapp-local-development",
     ) -> None:
         self.host = host
         self._port = port
         self.app = app or create_slack_standin(
-            signing_secret, bot_token, interaction_url, command_url=command_url
+            signing_secret, bot_token, interaction_url, command_url=command_url, app_token=app_token
         )
+        self.socket_hub = SocketHub(host)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -1057,8 +1114,11 @@ class SlackStandin:
             time.sleep(0.01)
         self._port = server.servers[0].sockets[0].getsockname()[1]
         self._server, self._thread = server, thread
+        self.socket_hub.start()
+        self.app.state.socket_hub = self.socket_hub
 
     def stop(self) -> None:
+        self.socket_hub.stop()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)

@@ -31,7 +31,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -534,6 +534,11 @@ def ephemeral(text: str) -> dict[str, Any]:
 
 # ----- the cockpit ------------------------------------------------------------------------------
 
+Handler = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+Spawn = Callable[[Handler, dict[str, Any]], object]
+"""Runs a handler on a payload after Slack has its answer: FastAPI's `BackgroundTasks.add_task`
+over HTTP, a task of the Socket Mode listener over the websocket."""
+
 
 @dataclass(frozen=True)
 class ReplyTo:
@@ -576,6 +581,32 @@ class SlackCockpit:
         signature, stamp = check_slack_signature(secret, body, headers)
         if not await asyncio.to_thread(self.replay_guard.first_time, signature, stamp):
             raise SlackRequestRejected(REPLAYED)
+
+    # -- what Slack sent, by either road (HTTP endpoints or Socket Mode) --
+
+    def take_interaction(self, payload: dict[str, Any], spawn: Spawn) -> dict[str, Any] | None:
+        """Slack's answer to an interaction, due within 3 s: None for a plain 200 (or an empty
+        Socket Mode ack), or `response_action: errors` to keep a modal whose text is unusable
+        open. The command itself runs afterwards through `spawn`."""
+        kind = payload.get("type")
+        if kind == "block_actions":
+            spawn(self.on_block_action, payload)
+        elif kind == "view_submission":
+            errors = modal_errors(payload)
+            if errors:
+                return {"response_action": "errors", "errors": errors}
+            spawn(self.on_view_submission, payload)
+        else:
+            log.info("ignoring Slack interaction of type %r", kind)
+        return None
+
+    async def take_command(self, form: dict[str, str]) -> dict[str, Any]:
+        """The answer to a slash command (`/sla` only), within Slack's 3 s."""
+        if "ssl_check" in form:  # Slack's certificate probe carries no command
+            return ephemeral("ok")
+        if form.get("command", "/sla") != "/sla":
+            return ephemeral(f"unknown command {form['command']}")
+        return await self.slash(form)
 
     # -- answering the clicker --
 

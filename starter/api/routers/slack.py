@@ -23,7 +23,6 @@ from starter.slack_cockpit import (
     SlackRequestRejected,
     form_fields,
     interaction_payload,
-    modal_errors,
 )
 
 log = logging.getLogger("slaflow.slack")
@@ -79,16 +78,9 @@ async def interactions(
         payload = interaction_payload(body)
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"payload: {exc}") from exc
-    kind = payload.get("type")
-    if kind == "block_actions":
-        background.add_task(cockpit.on_block_action, payload)
-    elif kind == "view_submission":
-        errors = modal_errors(payload)
-        if errors:
-            return JSONResponse({"response_action": "errors", "errors": errors})
-        background.add_task(cockpit.on_view_submission, payload)
-    else:
-        log.info("ignoring Slack interaction of type %r", kind)
+    answer = cockpit.take_interaction(payload, background.add_task)
+    if answer is not None:
+        return JSONResponse(answer)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -108,9 +100,4 @@ class SlashAnswer(BaseModel):
 async def commands(body: VerifiedBody, cockpit: CockpitDep) -> dict[str, Any]:
     """`/sla <ticket-id>`: the ticket's status, tier, owner and each target's deadline and time
     left. `/sla`: the caller's open tickets (assigned to or acknowledged by them)."""
-    form = form_fields(body)
-    if "ssl_check" in form:  # Slack's certificate probe carries no command
-        return {"response_type": "ephemeral", "text": "ok"}
-    if form.get("command", "/sla") != "/sla":
-        return {"response_type": "ephemeral", "text": f"unknown command {form['command']}"}
-    return await cockpit.slash(form)
+    return await cockpit.take_command(form_fields(body))
