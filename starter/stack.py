@@ -381,6 +381,9 @@ def banner(settings: Settings) -> str:
             f"  Mailbox         {settings.data_dir / 'mail'} (SMTP {HOST}:{settings.smtp_port};"
             " `slaflow mail list`)",
             f"  Temporal log    {settings.data_dir / 'logs' / 'temporal.log'}",
+            f"  Metrics         {api}/metrics (manager token);"
+            f" worker :{settings.worker_metrics_port}, Temporal SDK"
+            f" :{settings.temporal_metrics_port} on {HOST}",
             "",
             "Try it:",
             f"  curl -s -X POST {api}/tickets {json_header} -d '{ticket}'",
