@@ -1,5 +1,5 @@
 """`slaflow worker` and `slaflow api` as real processes: JSON logs, migrations at start, metrics
-endpoints, readiness, and a clean exit on SIGTERM."""
+endpoints, readiness, and a clean exit on SIGTERM that lets a delivery in flight finish."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,9 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from activities import schema
 from slaflow.settings import Settings
+from slaflow.tickets import TicketInput, workflow_id_for
+from slaflow.tiers import Channel, Priority
+from starter.tickets_service import open_ticket
 from tests.api_support import TOKENS
 from tests.integration.conftest import eventually
 
@@ -195,3 +200,85 @@ async def test_without_auto_migrate_the_worker_refuses_an_empty_database(
         f"the database has no slaflow schema (expected revision {schema.head_revision()}): "
         "run `slaflow db upgrade`"
     )
+
+
+class _SlowHandler:
+    """An SMTP server that takes `seconds` to accept each message: a delivery in flight."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = threading.Event()
+        self.accepted: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.started.set()
+        await asyncio.sleep(self.seconds)
+        self.accepted.append(str(envelope.rcpt_tos))
+        return "250 OK"
+
+
+async def test_sigterm_lets_a_delivery_in_flight_finish(
+    settings: Settings, temporal: Client, tmp_path: Path
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    handler = _SlowHandler(seconds=3)
+    smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    env = _environment(
+        settings,
+        tmp_path,
+        SLAFLOW_SMTP_HOST="127.0.0.1",
+        SLAFLOW_SMTP_PORT=str(smtp.port),
+        SLAFLOW_WORKER_METRICS_PORT="0",
+        SLAFLOW_TEMPORAL_METRICS_PORT="0",
+    )
+    log = tmp_path / "worker.log"
+    process = await _spawn(env, "worker", log=log)
+    ticket_id = f"SIG-{uuid.uuid4().hex[:8]}"
+    try:
+
+        async def polling() -> bool:
+            return any(line["message"].startswith("worker polling") for line in _json_lines(log))
+
+        await eventually(polling, within=60, what="the worker polling")
+        await open_ticket(
+            temporal,
+            env["SLAFLOW_TASK_QUEUE"],
+            TicketInput(
+                ticket_id=ticket_id,
+                customer="Shutdown Ltd",
+                subject="Mail in flight",
+                priority=Priority.P1,
+                channel=Channel.PHONE,
+                requester_email="ops@shutdown.example",
+            ),
+        )
+
+        async def sending() -> bool:
+            return handler.started.is_set()
+
+        await eventually(sending, within=30, what="the new-ticket email in flight")
+        code, took = await _terminate(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        smtp.stop()
+    assert code == 0, log.read_text()
+    assert took >= 1.0, "the worker must wait for the delivery, not drop it"
+    assert len(handler.accepted) == 1, "the mail in flight was accepted once"
+    handle = temporal.get_workflow_handle(workflow_id_for(ticket_id))
+    history = await handle.fetch_history()
+    scheduled = {
+        event.event_id
+        for event in history.events
+        if event.activity_task_scheduled_event_attributes.activity_type.name == "send_email"
+    }
+    completed = {
+        event.activity_task_completed_event_attributes.scheduled_event_id
+        for event in history.events
+        if event.HasField("activity_task_completed_event_attributes")
+    }
+    assert scheduled and scheduled <= completed, "the email's completion reached Temporal"
+    await handle.terminate("test over")
