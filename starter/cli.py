@@ -44,7 +44,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import Channel, Priority, Tier
-from starter import cli_db, cli_doctor, cli_token
+from starter import cli_db, cli_doctor, cli_report, cli_token
 from starter import tickets_service as service
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_token.app, name="token")
 app.command("doctor")(cli_doctor.doctor)
 app.command("service-levels")(cli_service_levels.service_levels)
+app.add_typer(cli_report.app, name="report")
 app.add_typer(agreement_app, name="agreement")
 
 Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]
