@@ -32,9 +32,19 @@ APP_DIR = "/app"  # WORKDIR of the image
 _VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
+REQUIRED_FROM_SHELL = {"SLAFLOW_API_TOKENS": '{"compose-test-admin-token": "admin"}'}
+"""Variables the file demands (`${VAR:?message}`, no default), as an operator would set them."""
+
+
 def _interpolate(value: str) -> str:
-    """Compose's `${VAR:-default}` with every variable unset: the file's own defaults."""
-    text = _VARIABLE.sub(lambda m: m.group(3) if m.group(2) in ("-", ":-") else "", value)
+    """Compose's `${VAR:-default}` with every variable unset: the file's own defaults (and the
+    required ones as in REQUIRED_FROM_SHELL)."""
+    text = _VARIABLE.sub(
+        lambda m: (
+            m.group(3) if m.group(2) in ("-", ":-") else REQUIRED_FROM_SHELL.get(m.group(1), "")
+        ),
+        value,
+    )
     return text.replace("$$", "$")
 
 
@@ -284,6 +294,7 @@ def test_docker_compose_validates_the_file() -> None:
     binary = shutil.which("docker-compose")
     assert binary is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLAFLOW_", "COMPOSE_"))}
+    env.update(REQUIRED_FROM_SHELL)
     result = subprocess.run(
         [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
         cwd=ROOT,
@@ -391,3 +402,30 @@ def test_the_image_exposes_the_metrics_ports() -> None:
     assert {"8000", str(defaults.worker_metrics_port), str(defaults.temporal_metrics_port)} <= (
         exposed
     )
+
+
+def test_the_api_needs_a_bootstrap_token_from_the_shell(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """No default token: `docker compose up` stops with the message until one is set, and only
+    the API is given it."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+    demanded = str(raw["api"]["environment"]["SLAFLOW_API_TOKENS"])
+    assert re.fullmatch(r"\$\{SLAFLOW_API_TOKENS:\?[^}]+\}", demanded), demanded
+    others = [
+        n for n, s in services.items() if n != "api" and "SLAFLOW_API_TOKENS" in _environment(s)
+    ]
+    assert others == []
+    binary = shutil.which("docker-compose")
+    if binary is not None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLAFLOW_", "COMPOSE_"))}
+        result = subprocess.run(
+            [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode != 0 and "set SLAFLOW_API_TOKENS" in result.stderr
