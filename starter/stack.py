@@ -40,6 +40,7 @@ from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
 from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
+from starter.dev_token import dev_admin_token, dev_token_path, read_dev_admin_token, with_dev_token
 from starter.temporal_client import connect
 
 HOST = "127.0.0.1"
@@ -365,7 +366,8 @@ class Stack:
 
 def banner(settings: Settings) -> str:
     api = f"http://{HOST}:{settings.api_port}"
-    json_header = "-H 'content-type: application/json'"
+    token = read_dev_admin_token(settings.data_dir) or "<token>"
+    json_header = f"-H 'Authorization: Bearer {token}' -H 'content-type: application/json'"
     ticket = (
         '{"ticket_id":"T-1","customer":"Demo Customer Ltd","subject":"Checkout is down",'
         '"priority":"P1","channel":"phone","requester_email":"ops@customer.example"}'
@@ -384,10 +386,14 @@ def banner(settings: Settings) -> str:
             f"  Metrics         {api}/metrics (manager token);"
             f" worker :{settings.worker_metrics_port}, Temporal SDK"
             f" :{settings.temporal_metrics_port} on {HOST}",
+            f"  Dashboard       {api}/dashboard (log in with the admin token below)",
+            "",
+            f"Development admin token (kept in {dev_token_path(settings.data_dir)}):",
+            f"  {token}",
             "",
             "Try it:",
             f"  curl -s -X POST {api}/tickets {json_header} -d '{ticket}'",
-            f"  curl -s {api}/tickets/T-1",
+            f"  curl -s -H 'Authorization: Bearer {token}' {api}/tickets/T-1",
             f"  curl -s -X POST {api}/tickets/T-1/acknowledge {json_header}"
             ' -d \'{"actor":"Alice Agent"}\'',
             "",
@@ -432,6 +438,7 @@ def run_stack(settings: Settings, *, agreement: str | None = None) -> int:
     path = agreement_file(agreement, settings)
     effective, env = stack_settings(settings, path)
     effective.data_dir.mkdir(parents=True, exist_ok=True)
+    effective, env = with_dev_token(effective, env, dev_admin_token(effective.data_dir))
     try:
         say(prepare_database(effective))
     except (AgreementFileError, SchemaNotCurrent) as exc:

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from starter.dev_token import read_dev_admin_token
+
 pytestmark = pytest.mark.integration
 
 SLAFLOW = Path(sys.executable).parent / "slaflow"
@@ -103,6 +105,13 @@ class Stack:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=STOP_WITHIN)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The development admin token that `slaflow run` made and printed."""
+        token = read_dev_admin_token(self.data_dir)
+        assert token is not None, f"no dev admin token in {self.data_dir}:\n{self.log()}"
+        return {"Authorization": f"Bearer {token}"}
+
     def log(self) -> str:
         path = self.data_dir.parent / "stack.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
@@ -154,8 +163,16 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
         "channel": "phone",
         "requester_email": "ops@customer.example",
     }
-    opened = httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30)
+    assert httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30).status_code == 401
+    opened = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert opened.status_code == 201, opened.text
+    token = stack.headers["Authorization"].removeprefix("Bearer ")
+    whole_log = stack.data_dir.parent / "stack.log"
+    wait_for(
+        lambda: f"Authorization: Bearer {token}" in whole_log.read_text(errors="replace"),
+        10,
+        "the banner's curl examples with the token",
+    )
     mail = stack.data_dir / "mail"
     wait_for(lambda: any(mail.glob("*.eml")), 30, "the first page's mail file")
     wait_for(lambda: mail_to(mail, LEAD, "STACK-1"), 90, "the escalation mail to the team lead")
@@ -168,10 +185,11 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     assert leftovers == [], f"processes left behind: {leftovers}"
 
     stack.start()
-    state = httpx.get(f"{stack.url}/tickets/STACK-1", timeout=30)
+    assert stack.headers["Authorization"] == f"Bearer {token}"  # reused, not made anew
+    state = httpx.get(f"{stack.url}/tickets/STACK-1", headers=stack.headers, timeout=30)
     assert state.status_code == 200, state.text
     assert state.json()["highest_tier"] != "agent"
-    again = httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30)
+    again = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert again.status_code == 200
     assert stack.interrupt() == 0, stack.log()
     assert [pid for pid in stack.seen if alive(pid)] == []
