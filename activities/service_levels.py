@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -270,9 +271,9 @@ def _advice(notice: ServiceLevelNotice) -> str:
             "misses and volume grows."
         )
     else:
-        text = (
-            f"{status.spent_percent:g} % of this window's error budget is spent; "
-            f"{max(status.remaining_misses, 0):g} more misses exhaust it."
+        more = max(1, math.ceil(status.remaining_misses))
+        text = f"{status.spent_percent:g} % of this window's error budget is spent; " + (
+            "the next miss exhausts it." if more == 1 else f"{more} more misses exhaust it."
         )
     if status.low_volume:
         text += (
@@ -291,6 +292,8 @@ def _context(settings: Settings, notice: ServiceLevelNotice) -> dict[str, Any]:
         "objective_title": objective_title(notice.status),
         "agreement_name": notice.agreement_name,
         "status": notice.status,
+        "spent": f"{notice.status.spent_percent:g}",
+        "elapsed": f"{notice.status.elapsed_percent:g}",
         "threshold": notice.threshold,
         "window_from": f"{window.start:%Y-%m-%d %H:%M} UTC",
         "window_to": f"{window.end:%Y-%m-%d %H:%M} UTC",
