@@ -50,7 +50,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create missing tables (the embedded default; production runs migrations)."""
+    """Create missing tables straight from the models: for tests, which want a fresh database
+    fast. Processes migrate with `activities.schema` (Alembic) instead, and a database made
+    here is adopted by its first upgrade."""
     SQLModel.metadata.create_all(engine)
 
 
