@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -85,6 +86,18 @@ def test_the_cli_exits_0_when_all_is_well(cli_env: None, migrated: Engine) -> No
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 6 and all(line.startswith("ok  ") for line in lines), result.stdout
+    as_json = CliRunner().invoke(cli_app, ["doctor", "--json"])
+    assert as_json.exit_code == 0
+    checks = json.loads(as_json.stdout)
+    assert [c["check"] for c in checks] == [
+        "temporal",
+        "namespace",
+        "search attributes",
+        "database",
+        "smtp",
+        "slack",
+    ]
+    assert all(c["ok"] for c in checks)
 
 
 def test_the_cli_exits_1_naming_what_failed(
