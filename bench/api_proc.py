@@ -2,8 +2,9 @@
 
     python bench/api_proc.py PORT
 
-Settings come from SLAFLOW_* variables (the harness sets them). Access logging is off so the
-benchmark measures the API, not its log lines.
+Settings come from SLAFLOW_* variables (the harness sets them, its API token among them;
+requests carry `Stack.api_headers`). Access logging is off so the benchmark measures the API,
+not its log lines.
 """
 
 from __future__ import annotations

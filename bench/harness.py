@@ -49,6 +49,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from slaflow.agreement import Agreement
 from slaflow.agreement_file import dump_agreement
+from slaflow.api_tokens import new_token
+from slaflow.roles import Role
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
 from slaflow.settings import Settings
 from slaflow.tickets import TicketInput
@@ -397,7 +399,14 @@ class Stack:
             "SLAFLOW_SLACK_SIGNING_SECRET": s.slack_signing_secret.get_secret_value(),
             "SLAFLOW_MAX_CACHED_WORKFLOWS": str(s.max_cached_workflows),
             "SLAFLOW_GRACEFUL_SHUTDOWN_SECONDS": str(s.graceful_shutdown_seconds),
+            "SLAFLOW_API_TOKENS": json.dumps({t: r.value for t, r in s.api_tokens.items()}),
         }
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """`Authorization` for the API process: the stack's agent token (from settings, so the
+        API resolves it without a database look-up, as production's configured tokens)."""
+        return {"Authorization": f"Bearer {next(iter(self.settings.api_tokens))}"}
 
     def with_task_queue(self, prefix: str) -> Stack:
         """The same stack on a fresh task queue (one per phase, so phases never mix)."""
@@ -441,6 +450,7 @@ def slaflow_stack(
                 slack_signing_secret=SecretStr(SIGNING_SECRET),
                 max_cached_workflows=max_cached_workflows,
                 graceful_shutdown_seconds=5,
+                api_tokens={new_token(): Role.AGENT},  # opens tickets and reads them
             )
             yield Stack(directory, mailbox, slack, settings)
 

@@ -109,6 +109,7 @@ async def via_api(
         api_process(stack) as (api, url),
         httpx.AsyncClient(
             base_url=url,
+            headers=stack.api_headers,
             timeout=60,
             limits=httpx.Limits(max_connections=args.concurrency),
         ) as http,

@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 worker_process("bare", bare_stack),
                 worker_process("slaflow", stack),
                 api_process(stack) as (_, url),
-                httpx.AsyncClient(base_url=url, timeout=60) as http,
+                httpx.AsyncClient(base_url=url, headers=stack.api_headers, timeout=60) as http,
             ):
                 bare_ids = [f"bare-q-{run}-{i}" for i in range(args.tickets)]
                 ticket_ids = [f"Q{run}-{i}" for i in range(args.tickets)]
