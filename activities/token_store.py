@@ -68,8 +68,9 @@ def list_tokens(engine: Engine) -> list[ApiTokenRow]:
 def find_token(engine: Engine, name_or_id: str) -> ApiTokenRow:
     """By numeric id, else by name (names are never all digits)."""
     with Session(engine) as session:
-        if name_or_id.isdigit():
-            row = session.get(ApiTokenRow, int(name_or_id))
+        if name_or_id.isascii() and name_or_id.isdigit():
+            number = int(name_or_id)
+            row = session.get(ApiTokenRow, number) if number < 2**63 else None
         else:
             row = session.exec(select(ApiTokenRow).where(ApiTokenRow.name == name_or_id)).first()
     if row is None:

@@ -250,8 +250,9 @@ async def test_admins_manage_tokens_over_http(app: FastAPI, http: httpx.AsyncCli
     assert (await http.post("/tickets", json={}, headers=bearer)).status_code == 401
     twice = await http.post("/tokens/helpdesk/revoke", headers=admin)
     assert twice.status_code == 409
-    missing = await http.post("/tokens/nobody/revoke", headers=admin)
-    assert missing.status_code == 404
+    for nobody in ("nobody", "0", "99999999999999999999999", "²"):
+        missing = await http.post(f"/tokens/{nobody}/revoke", headers=admin)
+        assert missing.status_code == 404, (nobody, missing.text)
 
 
 # ----- the browser's login -------------------------------------------------------------------
@@ -371,11 +372,12 @@ async def test_login_and_logout_refuse_other_sites(http: httpx.AsyncClient) -> N
     "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil", "x"]
 )
 async def test_login_never_sends_the_browser_to_another_site(
-    http: httpx.AsyncClient, target: str
+    app: FastAPI, http: httpx.AsyncClient, target: str
 ) -> None:
     answer = await _login(http, TOKENS[Role.MANAGER], target)
     assert answer.status_code == 303
-    assert answer.headers["Location"] in ("/dashboard", "/login")
+    home = "/dashboard" if "/dashboard" in app.openapi()["paths"] else "/login"
+    assert answer.headers["Location"] == home
 
 
 async def test_a_tampered_or_revoked_session_is_refused(

@@ -36,8 +36,7 @@ PAGE_HEADERS = {
 
 def _home(request: Request) -> str:
     """Where a login goes without `next`: the dashboard when the app has one."""
-    paths = {getattr(route, "path", None) for route in request.app.routes}
-    return "/dashboard" if "/dashboard" in paths else LOGIN_PATH
+    return "/dashboard" if "/dashboard" in request.app.openapi()["paths"] else LOGIN_PATH
 
 
 def _page(
