@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     report_deviation_drop: float = Field(
         0.05, ge=0, le=1, description="Deviations: a compliance drop larger than this (fraction)."
     )
-    report_days: int = Field(30, ge=1, description="Period of a report when `from` is not given.")
+    report_days: int = Field(
+        30, ge=1, le=3660, description="Period of a report when `from` is not given."
+    )
 
     # Operations: migrations, logs, metrics (README "Running in production").
     db_auto_migrate: bool = Field(

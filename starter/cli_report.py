@@ -245,7 +245,7 @@ def pauses(
     if quick_repause is not None:
         try:
             quick = TypeAdapter(Duration).validate_python(quick_repause)
-        except ValidationError:
+        except (ValidationError, OverflowError):
             _fail(f"--quick-repause: {quick_repause!r} is not a duration such as 10m or 1h 30m")
         if quick < timedelta(0):
             _fail("--quick-repause: must not be negative")

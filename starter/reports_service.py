@@ -55,6 +55,13 @@ _ENUMS: dict[str, Any] = {  # value -> member look-ups: a dict is faster than ca
 _ACKS = {tier: tier_ack_column(tier.value) for tier in TIER_ORDER}
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+LONGEST = timedelta(days=3660)
+"""A period lies within [EARLIEST, LATEST) and spans at most ten years (so its previous period
+and its weeks stay countable)."""
+
+
 class ReportError(ValueError):
     """A bad report parameter; `parameter` is its name as the API and CLI spell it."""
 
@@ -80,9 +87,16 @@ def period(
 ) -> Period:
     """[start, end) in UTC; `end` defaults to now, `start` to `days` before `end`."""
     finish = _aware(end) if end is not None else (now or datetime.now(UTC))
+    for name, value in (("from", start), ("to", finish)):
+        if value is not None and not EARLIEST <= _aware(value) < LATEST:
+            raise ReportError(
+                name, f"{_aware(value).isoformat()} is outside {EARLIEST.year} to {LATEST.year - 1}"
+            )
     begin = _aware(start) if start is not None else finish - timedelta(days=days)
     if finish <= begin:
         raise ReportError("to", f"{finish.isoformat()} is not after from ({begin.isoformat()})")
+    if finish - begin > LONGEST:
+        raise ReportError("from", f"a period spans at most {LONGEST.days} days")
     return Period(begin, finish)
 
 

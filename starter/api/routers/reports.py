@@ -243,6 +243,7 @@ QuickMinutes = Annotated[
     float | None,
     Query(
         ge=0,
+        le=525_600,
         description="A pause this many minutes after a resume is a quick re-pause; default "
         "SLAFLOW_REPORT_QUICK_REPAUSE (10m).",
     ),
