@@ -39,9 +39,11 @@ GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")
 TrendGroupBy = Annotated[
     GroupBy | None, Query(description="Split each week per group (not `week`); default none.")
 ]
-CSV: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "A header, then one row per item."}
-}
+CSV: dict[int | str, dict[str, Any]] = {200: {"description": "A header, then one row per item."}}
+
+
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
 
 
 def _run(compute: Callable[[], R]) -> R:
@@ -56,10 +58,9 @@ def _span(start: datetime | None, end: datetime | None, days: int) -> Period:
     return _run(lambda: reports_service.period(start, end, days=days))
 
 
-def _csv(report: report_formats.Report, name: str) -> PlainTextResponse:
-    return PlainTextResponse(
+def _csv(report: report_formats.Report, name: str) -> CsvResponse:
+    return CsvResponse(
         report_formats.to_csv(report),
-        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
@@ -90,7 +91,7 @@ def sla(
 
 @router.get(
     "/sla.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="The SLA figures as CSV: one row per group, then the totals as group 'all'",
     responses={**CSV, **responses(401, 403, 422)},
 )
@@ -100,7 +101,7 @@ def sla_csv(
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
-) -> PlainTextResponse:
+) -> CsvResponse:
     return _csv(_sla(engine, settings, start, end, group_by), f"sla-by-{group_by.value}")
 
 
@@ -131,7 +132,7 @@ def trends(
 
 @router.get(
     "/trends.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="Weekly trends as CSV: one row per group and week",
     responses={**CSV, **responses(401, 403, 422)},
 )
@@ -141,7 +142,7 @@ def trends_csv(
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
-) -> PlainTextResponse:
+) -> CsvResponse:
     return _csv(_trends(engine, settings, start, end, group_by), "trends")
 
 
@@ -190,7 +191,7 @@ def deviations(
 
 @router.get(
     "/deviations.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="Deviations as CSV: one row per deviation",
     responses={**CSV, **responses(401, 403, 422)},
 )
@@ -201,7 +202,7 @@ def deviations_csv(
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     threshold: Threshold = None,
-) -> PlainTextResponse:
+) -> CsvResponse:
     report = _deviations(engine, settings, start, end, group_by, threshold)
     return _csv(report, "deviations")
 
@@ -229,13 +230,13 @@ def escalations(
 
 @router.get(
     "/escalations.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="Escalation analysis as CSV: tier rows, then customer and channel rows",
     responses={**CSV, **responses(401, 403, 422)},
 )
 def escalations_csv(
     engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
-) -> PlainTextResponse:
+) -> CsvResponse:
     return _csv(_escalations(engine, settings, start, end, top), "escalations")
 
 
@@ -296,7 +297,7 @@ def pauses(
 
 @router.get(
     "/pauses.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="Pause audit as CSV: one row per flagged ticket",
     responses={**CSV, **responses(401, 403, 422)},
 )
@@ -307,6 +308,6 @@ def pauses_csv(
     end: To = None,
     quick_repause_minutes: QuickMinutes = None,
     paused_share: Share = None,
-) -> PlainTextResponse:
+) -> CsvResponse:
     report = _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
     return _csv(report, "pauses")
