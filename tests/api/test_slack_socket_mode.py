@@ -167,3 +167,22 @@ def test_socket_mode_needs_an_app_level_token(tmp_path: Path, standin: SlackStan
         app_token_of(_settings(tmp_path, standin, slack_app_token=None))
     with pytest.raises(ValueError, match="app-level token"):
         app_token_of(_settings(tmp_path, standin, slack_app_token=SecretStr(BOT_TOKEN)))
+
+
+async def test_a_dropped_connection_is_reopened_and_envelopes_flow_again(
+    connected: tuple[SlackSocketMode, Recorded], standin: SlackStandin
+) -> None:
+    socket, recorded = connected
+    await asyncio.to_thread(standin.socket_hub.disconnect_all)  # as Slack does now and then
+    deadline = time.monotonic() + 20
+    while not (await socket.connected() and standin.socket_hub.connected):
+        assert time.monotonic() < deadline, "Socket Mode did not reconnect"
+        await asyncio.sleep(0.1)
+    delivery = await standin.socket_hub.push("interactive", CLICK)
+    assert delivery.ack is not None
+    assert delivery.ack["envelope_id"] == delivery.envelope["envelope_id"]
+    for _ in range(100):
+        if recorded.clicks:
+            break
+        await asyncio.sleep(0.02)
+    assert recorded.clicks == [CLICK]
