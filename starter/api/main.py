@@ -18,7 +18,16 @@ from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
 from starter.api.metrics import RequestMetrics
 from starter.api.pages import mount_static
-from starter.api.routers import agreement, amendments, board, dashboard, health, slack, tickets
+from starter.api.routers import (
+    agreement,
+    amendments,
+    board,
+    dashboard,
+    health,
+    report_print,
+    slack,
+    tickets,
+)
 from starter.api.routers import login as login_pages
 from starter.api.routers import reports as report_routes
 from starter.api.routers import service_levels as service_level_routes
@@ -82,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_level_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
     app.include_router(dashboard.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    app.include_router(
+        report_print.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
     mount_static(app)  # /static: the pages' CSS, scripts and vendored Chart.js
     app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app

@@ -8,6 +8,7 @@ anyone has a session. Every page that shows figures sits behind a role like the 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,16 +21,31 @@ STATIC_DIR = HERE / "static"
 STATIC_PREFIX = "/static"
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # Scripts and styles from this site only (no inline script, no CDN), no framing.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+"""Headers of every figures page: they show business data, so no caching and no framing."""
 NONE = "\N{EN DASH}"
 """What a figure that does not exist (nothing measured) is shown as."""
 
 
-def _percent(value: float | None, digits: int = 1) -> str:
-    """0.9512 -> '95.1 %'; None -> an en dash."""
-    return NONE if value is None else f"{100 * value:.{digits}f} %"
+def format_percent(value: float | None, digits: int = 1) -> str:
+    """0.9512 -> '95.1 %'; None -> an en dash. Halves round up (13/16 is 81.3 %), as the
+    dashboard's script rounds them, so the page and the printed report agree."""
+    if value is None:
+        return NONE
+    shown = (Decimal(repr(value)) * 100).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    return f"{shown} %"
 
 
-def _duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None) -> str:
     """Seconds as a person reads them: '42 s', '17 min', '3.5 h', '2.1 d'; None -> an en dash."""
     if seconds is None:
         return NONE
@@ -44,19 +60,19 @@ def _duration(seconds: float | None) -> str:
     return f"{sign}{s / 86400:.1f} d"
 
 
-def _signed_points(delta: float | None) -> str:
+def format_points(delta: float | None) -> str:
     """A change of a fraction in percentage points: +2.5 pp, -10.0 pp."""
     return NONE if delta is None else f"{100 * delta:+.1f} pp"
 
 
-def _when(moment: datetime | None) -> str:
+def format_when(moment: datetime | None) -> str:
     return NONE if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-templates.env.filters["percent"] = _percent
-templates.env.filters["duration"] = _duration
-templates.env.filters["points"] = _signed_points
-templates.env.filters["when"] = _when
+templates.env.filters["percent"] = format_percent
+templates.env.filters["duration"] = format_duration
+templates.env.filters["points"] = format_points
+templates.env.filters["when"] = format_when
 
 
 def mount_static(app: FastAPI) -> None:

@@ -82,12 +82,19 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 @pytest.fixture
 async def page(context: BrowserContext) -> AsyncIterator[Page]:
-    """A page that fails the test on a script error (an uncaught exception in our JS)."""
+    """A page that fails the test on a script error (an uncaught exception in our JS) or on
+    anything the page's Content-Security-Policy refused."""
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield opened
-    assert not errors, f"script errors on the page: {errors}"
+    assert not errors, f"script errors or refused content on the page: {errors}"
 
 
 class Served:

@@ -5,13 +5,13 @@ tickets from Temporal, and the group and period filters redraw the charts."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.api_support import auth_headers
 from tests.browser import dashboard_seed as seed
@@ -39,6 +39,18 @@ INKED_PIXELS = """(id) => {
         && Math.abs(pixels[i + 2] - 211) < 8 && pixels[i + 3] > 200) bars += 1;
   }
   return { inked, bars, total: pixels.length / 4 };
+}"""
+
+
+OVERFLOWING = """() => {
+  const found = [];
+  for (const table of document.querySelectorAll("table")) {
+    if (table.scrollWidth > table.parentElement.clientWidth + 1) found.push(table.className);
+    for (const cell of table.querySelectorAll("th, td")) {
+      if (cell.scrollWidth > cell.clientWidth + 1) found.push(cell.textContent.trim());
+    }
+  }
+  return found;
 }"""
 
 
@@ -113,13 +125,19 @@ async def wait_for_board(page: Page, ticket_ids: list[str]) -> list[str]:
         await page.evaluate("window.slaflowDashboard.refresh()")
 
 
-async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
-    page: Page, dashboard_app: DashboardApp, artifacts: Path
-) -> None:
+@pytest.fixture(scope="module")
+def seeded(dashboard_app: DashboardApp) -> tuple[date, date]:
+    """The sixteen tickets' facts in the dashboard's database; their first and last day."""
     today = datetime.now(UTC).date()
     seed.seed(dashboard_app.engine, today)
+    return seed.period(today)
+
+
+async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
+    page: Page, dashboard_app: DashboardApp, seeded: tuple[date, date], artifacts: Path
+) -> None:
     open_ids = await open_board_tickets(dashboard_app.url)
-    first, last = seed.period(today)
+    first, last = seeded
 
     await log_in(page, dashboard_app.url, f"/dashboard?from={first}&to={last}&group_by=priority")
     assert page.url.startswith(f"{dashboard_app.url}/dashboard"), page.url
@@ -176,3 +194,34 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
     funnel = await chart(page, "chart-funnel")
     assert series(funnel, "Reached") == [4, 2, 2, 1]  # A4 B4 C4 D4; A4 B4; A4 B4; B4
     await page.screenshot(path=str(artifacts / "dashboard-filtered.png"), full_page=True)
+
+
+async def test_printable_report_prints_on_a4_pages_without_its_toolbar(
+    page: Page, dashboard_app: DashboardApp, seeded: tuple[date, date], artifacts: Path
+) -> None:
+    first, last = seeded
+    end = last + timedelta(days=1)
+    await log_in(page, dashboard_app.url, f"/reports/print?from={first}&to={end}")
+    await expect(page.locator("h1")).to_have_text(f"{first:%d %b %Y} \N{EN DASH} {last:%d %b %Y}")
+    summary = page.locator(".summary")
+    await expect(summary).to_contain_text("81.3 %")  # 13 of 16 first responses met
+    await expect(summary).to_contain_text("75.0 %")  # 12 of 16 resolutions met
+    await expect(page.locator(".deviation")).to_have_count(seed.DEVIATIONS)
+    await page.screenshot(path=str(artifacts / "report-print-screen.png"), full_page=True)
+
+    await page.emulate_media(media="print")
+    await expect(page.locator(".toolbar")).to_be_hidden()
+    breaks = await page.eval_on_selector_all(
+        "section.break-before", "nodes => nodes.map(n => getComputedStyle(n).breakBefore)"
+    )
+    assert breaks == ["page", "page"], breaks
+    await page.set_viewport_size({"width": 700, "height": 1000})  # A4 less its margins
+    overflowing = await page.evaluate(OVERFLOWING)
+    assert overflowing == [], f"wider than the printed page: {overflowing}"
+    await page.screenshot(path=str(artifacts / "report-print.png"), full_page=True)
+    pdf = await page.pdf(format="A4", print_background=True)
+    (artifacts / "report.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    assert (
+        pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") + pdf.count(b"/Type /Page/") >= 3
+    )

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from slaflow.reports import GroupBy
 from starter.api.deps import SettingsDep
 from starter.api.errors import responses
-from starter.api.pages import templates
+from starter.api.pages import PAGE_HEADERS, templates
 
 router = APIRouter(tags=["dashboard"])
 
@@ -46,6 +46,8 @@ async def dashboard(
     today = datetime.now(UTC).date()
     last = end or today
     first = start or (last - timedelta(days=settings.report_days - 1))
+    if last < first:
+        raise HTTPException(422, detail=f"to: {last} is before from ({first})")
     return templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -56,4 +58,5 @@ async def dashboard(
             "groups": [g.value for g in GroupBy],
             "refresh_seconds": refresh,
         },
+        headers=PAGE_HEADERS,
     )

@@ -511,8 +511,7 @@
     const seq = ++state.seq;
     const f = filters();
     const trendGroup = FEW_GROUPS.has(f.group_by) ? f.group_by : null;
-    // `end` repeats `to` for report routes that read the end of the period under that name.
-    const period = { from: f.from, to: f.to, end: f.to };
+    const period = { from: f.from, to: f.to };
     const print = $("#print-link");
     print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by })}`;
     await Promise.all([

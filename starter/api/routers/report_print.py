@@ -1,0 +1,97 @@
+"""`GET /reports/print`: one period's service-level report as a printable HTML page.
+
+For stakeholders who will not open a dashboard: the summary, compliance per priority against
+the objective, the weekly trend, the deviations with their tickets, the escalation analysis and
+the pause audit, drawn on the server from the same functions as the JSON reports (so the figures
+agree), with print CSS (A4, page breaks between sections). Print it, or save it as PDF from the
+browser's print dialog. A sync route: SQLAlchemy blocks, so FastAPI runs it on its thread pool.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from slaflow.reports import GroupBy
+from starter import reports_service
+from starter.api.deps import EngineDep, SettingsDep
+from starter.api.errors import responses
+from starter.api.pages import PAGE_HEADERS, templates
+from starter.reports_service import ReportError
+
+router = APIRouter(tags=["reports"])
+
+TOP = 10
+
+
+def period_label(start: datetime, end: datetime) -> str:
+    """'26 Oct 2026 - 22 Nov 2026' for whole days (the end is exclusive), else the times."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    midnight = datetime.min.time()
+    if start.time() == midnight and end.time() == midnight:
+        last = end - timedelta(days=1)
+        if last.date() == start.date():
+            return f"{start:%d %b %Y}"
+        return f"{start:%d %b %Y} \N{EN DASH} {last:%d %b %Y}"
+    return f"{start:%d %b %Y %H:%M} \N{EN DASH} {end:%d %b %Y %H:%M} UTC"
+
+
+@router.get(
+    "/reports/print",
+    response_class=HTMLResponse,
+    summary="A period's service-level report as a printable page (HTML with print CSS)",
+    responses=responses(401, 403, 422),
+)
+def print_report(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="Start (inclusive) by opened_at; default 30 days back."),
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="End (exclusive) by opened_at; now.")
+    ] = None,
+    group_by: Annotated[
+        GroupBy, Query(description="A second compliance table by this group (besides priority).")
+    ] = GroupBy.PRIORITY,
+) -> HTMLResponse:
+    try:
+        span = reports_service.period(start, end, days=settings.report_days)
+        by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY)
+        by_group = (
+            reports_service.sla(engine, span, group_by)
+            if group_by is not GroupBy.PRIORITY
+            else None
+        )
+        trends = reports_service.trends(engine, span, None)
+        deviations = reports_service.deviations(
+            engine, span, GroupBy.PRIORITY, settings.report_deviation_drop
+        )
+        escalations = reports_service.escalations(engine, span, TOP)
+        pauses = reports_service.pauses(
+            engine, span, settings.report_quick_repause, settings.report_paused_share
+        )
+    except ReportError as exc:
+        raise HTTPException(422, detail=exc.message) from exc
+    return templates.TemplateResponse(
+        request,
+        "report_print.html",
+        {
+            "period": period_label(span.start, span.end),
+            "start": span.start,
+            "end": span.end,
+            "generated": datetime.now(UTC),
+            "sla": by_priority,
+            "by_group": by_group,
+            "trend": trends.series[0].points if trends.series else [],
+            "deviations": deviations,
+            "escalations": escalations,
+            "pauses": pauses,
+        },
+        headers=PAGE_HEADERS,
+    )
