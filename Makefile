@@ -28,7 +28,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
-pytest: $(STAMP)
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads); a fresh
+# machine gets it here when `make test` runs as root, else the tests say how to install it.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' for the browser tests"; \
+	fi
+
+pytest: $(STAMP) $(CHROMIUM)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 fmt: $(STAMP)
