@@ -64,6 +64,24 @@ def series(data: dict[str, Any], label: str) -> list[Any]:
     return next(d["data"] for d in data["datasets"] if d["label"] == label)
 
 
+async def refreshes(page: Page) -> int:
+    """How many times the page has finished fetching and drawing everything."""
+    count: int = await page.evaluate(
+        "window.slaflowDashboard ? window.slaflowDashboard.refreshes : 0"
+    )
+    return count
+
+
+async def refreshed_after(page: Page, count: int) -> None:
+    """Every card drawn by a refresh that began after `count` had finished (each card draws
+    as its data arrives, so one chart being ready says nothing of the others)."""
+    await page.wait_for_function(
+        "(n) => window.slaflowDashboard && window.slaflowDashboard.refreshes > n",
+        arg=count,
+        timeout=20_000,
+    )
+
+
 async def wait_for_labels(page: Page, canvas_id: str, labels: list[str]) -> dict[str, Any]:
     await page.wait_for_function(
         "([id, labels]) => { const c = Chart.getChart(id);"
@@ -92,7 +110,7 @@ async def open_board_tickets(url: str) -> list[str]:
     ids = []
     async with httpx.AsyncClient(base_url=url, headers=auth_headers(), timeout=60) as api:
         for number, (customer, priority, channel, subject, opened) in enumerate(tickets):
-            ticket_id = f"DASH-{int(time.time() * 1000) % 10**8}-{number}"
+            ticket_id = f"INC-{4101 + number}"  # this session's own dev server: unique here
             answer = await api.post(
                 "/tickets",
                 json={
@@ -143,6 +161,7 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
     assert page.url.startswith(f"{dashboard_app.url}/dashboard"), page.url
 
     # Compliance per priority against the objective, as worked out by hand.
+    await refreshed_after(page, 0)
     compliance = await wait_for_labels(page, "chart-compliance", ["P1", "P2", "P3", "P4"])
     assert_compliance(compliance, seed.COMPLIANCE_BY_PRIORITY)
     expected = seed.COMPLIANCE_BY_PRIORITY
@@ -179,7 +198,9 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
     await page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
 
     # Group filter: compliance by channel.
+    done = await refreshes(page)
     await page.select_option("select[name=group_by]", "channel")
+    await refreshed_after(page, done)
     by_channel = await wait_for_labels(
         page, "chart-compliance", ["phone", "email", "chat", "portal"]
     )
@@ -188,7 +209,9 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
 
     # Period filter: the last week alone.
     await page.fill("input[name=from]", (last - timedelta(days=6)).isoformat())
+    done = await refreshes(page)
     await page.click("#filters button[type=submit]")
+    await refreshed_after(page, done)
     last_week = await wait_for_labels(page, "chart-compliance", ["phone", "email", "portal"])
     assert_compliance(last_week, seed.COMPLIANCE_BY_CHANNEL_LAST_WEEK)
     funnel = await chart(page, "chart-funnel")
