@@ -88,13 +88,21 @@ class StoredMessage:
 
 @dataclass
 class Failure:
-    """An injected failure for `method` ("*" for any), served `times` times (None: until reset)."""
+    """An injected failure for `method` ("*" for any), served `times` times (None: until reset)
+    or, with `for_seconds`, to every call until that long after it was injected (an outage)."""
 
     method: str = "*"
     error: str = "internal_error"
     status: int = 200
     times: int | None = 1
     retry_after: int = 1
+    for_seconds: float | None = None
+    injected_at: float = field(default_factory=time.monotonic)
+
+    def expired(self) -> bool:
+        return self.for_seconds is not None and (
+            time.monotonic() - self.injected_at >= self.for_seconds
+        )
 
 
 @dataclass
@@ -165,9 +173,10 @@ class StandinState:
 
     def take_failure(self, method: str) -> Failure | None:
         with self.lock:
+            self.failures = [f for f in self.failures if not f.expired()]
             for failure in self.failures:
                 if failure.method in ("*", method):
-                    if failure.times is not None:
+                    if failure.for_seconds is None and failure.times is not None:
                         failure.times -= 1
                         if failure.times <= 0:
                             self.failures.remove(failure)
@@ -727,7 +736,7 @@ def create_slack_standin(
 
     @app.post("/_standin/fail")
     async def inject_failure(failure: dict[str, Any]) -> dict[str, Any]:
-        known = set(Failure.__dataclass_fields__)
+        known = set(Failure.__dataclass_fields__) - {"injected_at"}
         entry = Failure(**{k: v for k, v in failure.items() if k in known})
         with state.lock:
             state.failures.append(entry)
