@@ -40,6 +40,11 @@ Intake and live state of tickets whose SLA clocks run as Temporal workflows.
 Open a ticket with `POST /tickets`; read it with `GET /tickets/{id}`; act on it with
 `POST /tickets/{id}/{command}`, or from Slack (`/slack/interactions`, `/slack/commands`: signed
 by Slack, refused with 401 otherwise). Errors answer `{"detail": "..."}` naming the field or reason.
+
+Every other route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>` (*Authorize*
+above). Roles: intake opens tickets, agent acts on them, manager reads the agreement, amendments,
+reports and metrics, admin manages tokens; each includes the ones before it. 401 without a valid
+token, 403 naming the role needed. Browsers log in at `/login` instead.
 """
 
 
