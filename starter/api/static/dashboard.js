@@ -485,7 +485,9 @@
           el("div", { class: `budget ${s.state}`, title: `${s.spent_percent} % of the error budget spent` }, Object.assign(el("span"), { style: `width: ${spent}%` })),
           el("div", { class: "slo-meta", text:
             `${windowLabel} · ${s.compliance_percent === null ? "nothing measured yet" : `${s.compliance_percent} % met`} · ` +
-            `${s.misses} missed of ${s.measured} · budget ${s.spent_percent} % spent` + (s.low_volume ? " · low volume" : "") }),
+            `${s.misses} missed of ${s.measured}, ${s.allowed_misses} allowed · ` +
+            (s.spent_percent > 100 ? "budget overspent" : `${s.spent_percent} % of budget spent`) +
+            (s.low_volume ? " · few tickets yet" : "") }),
         );
       }),
     );
