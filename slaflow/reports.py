@@ -98,7 +98,7 @@ class FactRow(BaseModel):
     def trusted(cls, values: dict[str, Any]) -> FactRow:
         """A row from values already of the right types (read from our own typed columns),
         without validation: `model_construct`, minus its per-field loop, for 100,000 rows.
-        Fields not given take their defaults."""
+        Fields not given take their defaults, shared between such rows: rows are read-only."""
         row = cls.__new__(cls)
         object.__setattr__(row, "__dict__", {**_defaults(), **values})
         object.__setattr__(row, "__pydantic_fields_set__", set(values))

@@ -100,16 +100,15 @@ def period(
     return Period(begin, finish)
 
 
-def _moment(value: Any) -> datetime | None:
-    """A timestamp as the driver gave it: SQLite's UTC text, PostgreSQL's aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def _sqlite_moment(value: str) -> datetime:
+    """SQLite's stored text (UTC, no offset) as an aware datetime: five times faster than
+    parsing it and then replacing tzinfo, which shows at 100,000 rows x 4 timestamps."""
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _column(name: str) -> Any:
-    """Timestamps unprocessed (`_moment` converts them about ten times faster than the
-    column type's Python-level hooks: it shows at 100,000 rows); the rest as typed."""
+    """Timestamps unprocessed (the driver's value is converted in `load_rows`, much faster
+    than the column type's Python-level hooks); the rest as typed."""
     column = TABLE.c[name]
     return type_coerce(column, String).label(name) if name in _TIMES else column
 
@@ -133,15 +132,18 @@ def load_rows(
         query = query.where(TABLE.c.pauses > 0)
     with engine.connect() as connection:
         result = connection.execute(query).all()
-    converters = [_moment if name in _TIMES else _ENUMS.get(name) for name in names[: len(columns)]]
-    plain = list(zip(columns, converters, strict=True))
+    # PostgreSQL's driver answers timestamptz as aware datetimes already; SQLite answers text.
+    moment = _sqlite_moment if engine.dialect.name == "sqlite" else None
+    converters = [moment if name in _TIMES else _ENUMS.get(name) for name in columns]
+    converted = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
     acks = list(enumerate(_ACKS.items(), start=len(columns))) if tier_acks else []
     rows = []
     for found in result:
-        values = {
-            name: (found[i] if convert is None or found[i] is None else convert(found[i]))
-            for i, (name, convert) in enumerate(plain)
-        }
+        cells = list(found)
+        for i, convert in converted:
+            if cells[i] is not None:
+                cells[i] = convert(cells[i])
+        values = dict(zip(columns, cells, strict=False))  # the per-tier acks come after
         if acks:
             values["tier_ack_seconds"] = {
                 tier: found[i] for i, (tier, _) in acks if found[i] is not None
