@@ -4,6 +4,7 @@ tickets from Temporal, and the group and period filters redraw the charts."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -195,6 +196,25 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
     assert await late_row.get_attribute("class") == "breached"
     assert (await late_row.locator(".left").inner_text()).startswith("\N{MINUS SIGN}")
     assert await page.locator("#banner").is_hidden()
+
+    # A click on the late ticket's cell lists that cell alone; "show all" lists everyone again.
+    late: dict[str, str] = await page.evaluate(
+        "(id) => window.slaflowDashboard.data.board.tickets.find((t) => t.ticket_id === id)",
+        open_ids[0],
+    )
+    cell = page.locator(f'#board-grid td[data-tier="{late["tier"]}"][data-priority="P1"]')
+    await cell.click()
+    await expect(cell).to_have_class(re.compile(r"\bselected\b"))
+    in_cell: list[str] = await page.eval_on_selector_all(
+        "#board-tickets tbody tr[data-ticket]", "rows => rows.map(r => r.dataset.ticket)"
+    )
+    shown: list[dict[str, Any]] = await page.evaluate("window.slaflowDashboard.data.board.tickets")
+    same_cell = [
+        t["ticket_id"] for t in shown if t["tier"] == late["tier"] and t["priority"] == "P1"
+    ]
+    assert open_ids[0] in in_cell and in_cell == same_cell
+    await page.click("#board-filter-clear")
+    await expect(page.locator("#board-filter")).to_be_hidden()
     await page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
 
     # Group filter: compliance by channel.
