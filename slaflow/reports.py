@@ -28,14 +28,14 @@ not here.
 * ``escalations``: escalation steps taken, summed; ``reached_<tier>``: tickets that climbed at
   least to that tier (the ladder is climbed one tier at a time).
 * ``reopened``: tickets reopened at least once; ``reopen_rate = reopened / opened`` (every
-  ticket with facts was resolved at least once, so this is the share of resolutions that did
-  not hold).
+  ticket with facts was resolved at least once: the share of tickets whose first resolution
+  did not hold).
 * Objectives beside them: ``availability_objective`` (the agreement's availability target as
   a fraction) and ``first_response_objective`` / ``resolution_objective``: the agreement's
   `service_levels` compliance objective for that target; for a priority group, the priority's
   own if it has one, else the one for all priorities; for other groups the one for all
   priorities; of several windows, the strictest percentage. The agreement is the version in
-  force at the end of the period.
+  force at the end of the period (or now, for a period that has not ended).
 
 Group keys: ``priority``, ``channel``, ``customer``, ``tier`` (the highest tier the ticket
 reached) and ``week`` (the ISO week of ``opened_at``, weeks starting Monday 00:00 UTC).
