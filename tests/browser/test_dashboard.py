@@ -268,3 +268,26 @@ async def test_printable_report_prints_on_a4_pages_without_its_toolbar(
     assert (
         pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") + pdf.count(b"/Type /Page/") >= 3
     )
+
+
+async def test_every_grouping_draws_the_groups_of_the_sla_report(
+    page: Page, dashboard_app: DashboardApp, seeded: tuple[date, date]
+) -> None:
+    first, last = seeded
+    await log_in(page, dashboard_app.url, f"/dashboard?from={first}&to={last}")
+    await refreshed_after(page, 0)
+    labels = {"team_lead": "Team lead", "agent": "Agent", "specialist": "Specialist"}
+    labels["management"] = "Management"
+    for group_by in ("customer", "tier", "week", "channel", "priority"):
+        done = await refreshes(page)
+        await page.select_option("select[name=group_by]", group_by)
+        await refreshed_after(page, done)
+        report = await page.evaluate("window.slaflowDashboard.data.sla")
+        assert report["group_by"] == group_by
+        groups = [labels.get(g["group"], g["group"]) for g in report["groups"]]
+        drawn = await chart(page, "chart-compliance")
+        assert drawn["labels"] == groups, group_by
+        assert await page.locator("#compliance-title .group-name").inner_text() == group_by
+        trend = await chart(page, "chart-mtta")
+        assert len(trend["labels"]) == 4, group_by  # the four weeks, however grouped
+    assert await page.locator("#banner").is_hidden()
