@@ -469,6 +469,9 @@
   function renderServiceLevels(data) {
     const items = Array.isArray(data) ? data : data.objectives || data.statuses || [];
     const list = $("#slo-list");
+    const hint = list.closest(".card").querySelector(".hint");
+    hint.textContent = "Each objective over its current window; the bar is the budget spent." +
+      (data.open_breaches ? ` Counts ${data.open_breaches} open ticket${data.open_breaches === 1 ? "" : "s"} already breached.` : "");
     if (!items.length) {
       list.replaceChildren(el("li", { class: "empty", text: "The agreement states no service-level objectives." }));
       return;
@@ -487,7 +490,8 @@
             `${windowLabel} · ${s.compliance_percent === null ? "nothing measured yet" : `${s.compliance_percent} % met`} · ` +
             `${s.misses} missed of ${s.measured}, ${s.allowed_misses} allowed · ` +
             (s.spent_percent > 100 ? "budget overspent" : `${s.spent_percent} % of budget spent`) +
-            (s.low_volume ? " · few tickets yet" : "") }),
+            (s.low_volume ? " · few tickets yet" : "") +
+            (s.notified && s.notified.length ? ` · management warned (${s.notified.join(", ")})` : "") }),
         );
       }),
     );
