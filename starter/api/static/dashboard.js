@@ -201,6 +201,15 @@
     return least === null ? ticket.time_left_seconds : least;
   }
 
+  /** Each clock not met, as of the last refresh: "response −5 min · resolution 45 min". */
+  function clockSummary(ticket) {
+    const names = { first_response: "response", resolution: "resolution" };
+    return (ticket.clocks || [])
+      .filter((c) => ["running", "paused", "breached"].includes(c.status) && c.remaining_seconds !== null)
+      .map((c) => `${names[c.kind] || c.kind} ${duration(c.remaining_seconds)}${c.status === "paused" ? " (paused)" : ""}`)
+      .join(" · ");
+  }
+
   function leftClass(ticket, left) {
     if (left === null || left === undefined) return "";
     const clocks = ticket.clocks || [];
@@ -265,7 +274,9 @@
         el("td", {}, t.priority ? el("span", { class: `badge ${t.priority}`, text: t.priority }) : "–"),
         el("td", { text: t.tier ? label(t.tier) : "–" }),
         el("td", { text: t.status ? label(t.status) : "–" }),
-        el("td", { class: `num left ${leftClass(t, left)}`, text: left === null || left === undefined ? "–" : countdown(left) }),
+        el("td", { class: "num" },
+          el("span", { class: `left ${leftClass(t, left)}`, text: left === null || left === undefined ? "–" : countdown(left) }),
+          el("span", { class: "clocks", text: clockSummary(t) })),
         el("td", { text: localTime(t.next_deadline) }),
       );
     });
@@ -288,7 +299,7 @@
       const left = ticketLeft(ticket, now);
       if (left === null || left === undefined) continue;
       cell.textContent = countdown(left);
-      cell.className = `num left ${leftClass(ticket, left)}`;
+      cell.className = `left ${leftClass(ticket, left)}`;
     }
     if (state.nextAt && !state.paused) {
       const secs = Math.max(0, Math.round((state.nextAt - now) / 1000));
