@@ -150,3 +150,15 @@ def test_numbers_read_as_people_read_them() -> None:
         "2.1 d",
         "-5 min",
     ]
+
+
+async def test_board_without_temporal_is_503_saying_so(tmp_path: Path) -> None:
+    app = create_app(auth_settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api.test", headers=auth_headers(Role.MANAGER)
+        ) as client:
+            answer = await client.get("/board")
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith("cannot reach Temporal at 127.0.0.1:1")
