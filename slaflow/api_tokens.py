@@ -19,6 +19,9 @@ HINT_LENGTH = len(TOKEN_PREFIX) + 4
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 """Token names: a letter or digit, then letters, digits, `.`, `_`, `@`, `-`; at most 100."""
+NAME_SCHEMA_PATTERN = r"^(?:[A-Za-z][A-Za-z0-9._@-]*|[0-9]+[A-Za-z._@-][A-Za-z0-9._@-]*)$"
+"""The same rule and "not all digits" as one regular expression, for the OpenAPI schema (the
+length goes in maxLength)."""
 
 
 class TokenInputError(ValueError):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from slaflow.api_tokens import (
     HINT_LENGTH,
+    NAME_SCHEMA_PATTERN,
     TOKEN_PREFIX,
     TokenInputError,
     check_token_name,
@@ -79,3 +80,13 @@ def test_next_is_always_a_path_on_this_site(target: str) -> None:
         and "\\" not in chosen
         and all(ord(c) >= 0x20 and ord(c) != 0x7F for c in chosen)
     )
+
+
+@given(st.text(alphabet="ab9._@- Z", max_size=12))
+def test_the_schema_pattern_says_what_the_check_says(name: str) -> None:
+    try:
+        check_token_name(name)
+        accepted = True
+    except TokenInputError:
+        accepted = False
+    assert accepted == bool(re.fullmatch(NAME_SCHEMA_PATTERN, name))

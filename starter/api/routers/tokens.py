@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from activities import token_store as store
 from activities.token_tables import ApiTokenRow
-from slaflow.api_tokens import NAME_PATTERN, TokenInputError, check_token_name
+from slaflow.api_tokens import NAME_SCHEMA_PATTERN, TokenInputError, check_token_name
 from slaflow.roles import Role
 from starter.api.deps import EngineDep
 from starter.api.errors import ErrorBody, responses
@@ -44,7 +44,8 @@ class TokenInfo(BaseModel):
 
 class NewToken(BaseModel):
     name: str = Field(
-        pattern=f"^{NAME_PATTERN.pattern}$",
+        pattern=NAME_SCHEMA_PATTERN,
+        max_length=100,
         description="Who or what uses it: letters, digits, `.`, `_`, `@`, `-`, not all digits; "
         "unique among stored tokens, revoked ones included.",
     )
