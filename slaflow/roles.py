@@ -7,8 +7,9 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    """intake opens tickets; agent acts on them; manager reads reports and runs amendments;
-    admin manages the agreement and tokens. A role includes every role before it."""
+    """intake opens tickets; agent reads and acts on them; manager reads the agreement, reports
+    and metrics and runs amendments; admin manages API tokens. A role includes every role
+    before it (README, Authentication, has the routes of each)."""
 
     INTAKE = "intake"
     AGENT = "agent"
