@@ -60,8 +60,8 @@ async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
         *command,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS},
-        cwd=ROOT,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,  # schemathesis leaves a .schemathesis/ directory in its working dir
     )
     output, _ = await process.communicate()
     text = output.decode(errors="replace")

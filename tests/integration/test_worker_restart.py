@@ -3,8 +3,9 @@ sends none twice.
 
 Real processes on 127.0.0.1: the session's Temporal dev server, a Mailbox (SMTP) and a Slack
 stand-in of this test, an SQLite file, and `slaflow worker` as a subprocess in its own process
-group. Twenty P1 tickets open together under an agreement whose clocks are seconds (every ack
-window 3 s, first response 6 s), so they all escalate at the same moments. As soon as the first
+group. N_TICKETS (200; SLAFLOW_RESTART_TICKETS) P1 tickets open together under an agreement
+whose clocks are seconds (every ack window ACK_SECONDS, 24 s for 200 tickets, and the first
+response twice that), so they all escalate at the same moments. As soon as the first
 escalation emails of the burst arrive, the worker gets SIGKILL; deadlines pass while no worker
 runs; a new worker takes over. When every ticket has reached management and no activity is
 pending, each notification must exist exactly once: at the mailbox (one message per Message-ID,
@@ -31,6 +32,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import math
 import os
 import re
 import signal
@@ -65,12 +67,15 @@ from tests.factories import agreement_doc, make_agreement
 
 pytestmark = pytest.mark.integration
 
-N_TICKETS = 20
-ACK_WINDOW = "3s"
-FIRST_RESPONSE = "6s"
+N_TICKETS = int(os.environ.get("SLAFLOW_RESTART_TICKETS", "200"))
+ACK_SECONDS = max(3, math.ceil(N_TICKETS * 0.12))
+"""Long enough for every ticket to open before the first window lapses (intake here runs at
+15-20 tickets/s), so the whole burst escalates together."""
+ACK_WINDOW = f"{ACK_SECONDS}s"
+FIRST_RESPONSE = f"{2 * ACK_SECONDS}s"
 KILL_AFTER = 3
 """Kill once this many first escalation emails (agent -> team lead) have arrived."""
-DOWN_FOR = 4.0
+DOWN_FOR = ACK_SECONDS + 1.0
 """Seconds without a worker: the team lead's window and the first-response target run out."""
 SETTLE_WITHIN = 110.0
 """Patience after the restart; must exceed the notifications' 60 s start-to-close timeout."""
@@ -96,8 +101,9 @@ TICKET_IN_TEXT = re.compile(r"\b(KILL-[0-9a-f]+-\d+)\b")
 
 
 def ladder_agreement_yaml() -> str:
-    """P1 climbs agent -> team lead (3 s) -> specialist (first response breached at 6 s) ->
-    management (3 s later); management is never re-paged, so the ticket then goes quiet."""
+    """P1 climbs agent -> team lead (one ack window) -> specialist (first response breached at
+    two) -> management (one window later); management is never re-paged, so the ticket then goes
+    quiet."""
     doc = agreement_doc()
     for policy in doc["escalation"]["tiers"]:
         policy["ack_window"] = ACK_WINDOW
