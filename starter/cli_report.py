@@ -9,7 +9,7 @@ they say otherwise. Bad options exit 1 with one line on stderr naming the option
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -53,15 +53,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _moment(option: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return TypeAdapter(datetime).validate_python(value)
-    except ValidationError as exc:
-        _fail(f"{option}: {value!r} is not a date or ISO 8601 time ({exc.errors()[0]['msg']})")
-
-
 def _group_by(value: str | None, *, allow_week: bool = True) -> GroupBy | None:
     from slaflow.reports import GroupBy
 
@@ -103,7 +94,9 @@ def _show(
         _fail("--csv and --json: choose one")
     try:
         span = reports_service.period(
-            _moment("--from", start), _moment("--to", end), days=get_settings().report_days
+            reports_service.parse_moment("from", start),
+            reports_service.parse_moment("to", end),
+            days=get_settings().report_days,
         )
     except reports_service.ReportError as exc:
         _fail(f"{OPTION.get(exc.parameter, exc.parameter)}{exc.message[len(exc.parameter) :]}")

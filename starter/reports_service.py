@@ -8,10 +8,12 @@ both call these functions, so they answer the same figures.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, String, Table, func, select, type_coerce
 
 from activities import agreement_store
@@ -75,6 +77,23 @@ class ReportError(ValueError):
 class Period:
     start: datetime
     end: datetime
+
+
+MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})?)?$"
+"""What `from` and `to` accept: an ISO 8601 date, or a date and time with an optional offset."""
+
+
+def parse_moment(parameter: str, text: str | None) -> datetime | None:
+    """`text` (see MOMENT_PATTERN) as a datetime; a number is not taken as Unix seconds."""
+    if text is None:
+        return None
+    if re.fullmatch(MOMENT_PATTERN, text) is None:
+        raise ReportError(parameter, f"{text!r} is not an ISO 8601 date or date-time")
+    try:
+        return TypeAdapter(datetime).validate_python(text)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise ReportError(parameter, f"{text!r} is not a valid date or time ({reason})") from exc
 
 
 def _aware(value: datetime) -> datetime:

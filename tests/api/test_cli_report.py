@@ -89,7 +89,8 @@ def test_the_other_reports() -> None:
     [
         (["sla", "--from", "2026-11-16", "--to", "2026-11-02"], "error: --to: 2026-11-02T00:00"),
         (["sla", "--group-by", "team"], "error: --group-by: 'team' is not one of priority,"),
-        (["sla", "--from", "yesterday"], "error: --from: 'yesterday' is not a date"),
+        (["sla", "--from", "yesterday"], "error: --from: 'yesterday' is not an ISO 8601 date"),
+        (["sla", "--to", "2026-02-30"], "error: --to: '2026-02-30' is not a valid date"),
         (["sla", "--csv", "--json"], "error: --csv and --json: choose one"),
         (["trends", "--group-by", "week"], "error: --group-by: 'week' is not one of"),
         (["deviations", "--threshold", "1.5"], "error: --threshold: 1.5 is not a fraction"),

@@ -44,6 +44,14 @@ async def get(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
     return answer.json() if not path.endswith(".csv") else answer
 
 
+async def test_csv_routes_document_csv_and_json_errors(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    answers = paths["/reports/sla.csv"]["get"]["responses"]
+    assert list(answers["200"]["content"]) == ["text/csv"]
+    assert all(list(answers[code]["content"]) == ["application/json"] for code in ("401", "422"))
+    assert paths["/reports/sla"]["get"]["parameters"][0]["schema"]["anyOf"][0]["pattern"]
+
+
 def csv_rows(answer: httpx.Response) -> list[dict[str, str]]:
     assert answer.headers["content-type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(answer.text)))
@@ -158,7 +166,9 @@ async def test_trends_deviations_escalations_pauses(api: httpx.AsyncClient) -> N
         ),
         ("/reports/trends", {"from": "1970-01-01", "to": "2999-01-01"}, "from: a period spans"),
         ("/reports/pauses", {"quick_repause_minutes": "1e308"}, "query.quick_repause_minutes: "),
-        ("/reports/sla", {"from": "last tuesday"}, "query.from: "),
+        ("/reports/sla", {"from": "last tuesday"}, "query.from: String should match pattern"),
+        ("/reports/sla", {"to": "0.5"}, "query.to: String should match pattern"),
+        ("/reports/sla.csv", {"to": "2026-02-30"}, "to: '2026-02-30' is not a valid date"),
         ("/reports/trends", {"group_by": "week"}, "group_by: trends are per week already"),
         ("/reports/deviations", {"threshold": "2"}, "query.threshold: "),
         ("/reports/escalations", {"top": "0"}, "query.top: "),

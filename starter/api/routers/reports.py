@@ -9,7 +9,7 @@ routes: SQLAlchemy blocks, so FastAPI runs them on its thread pool.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
@@ -26,20 +26,49 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 R = TypeVar("R")
 
 From = Annotated[
-    datetime | None,
+    str | None,
     Query(
         alias="from",
-        description="Start (inclusive) by opened_at; default `to` minus SLAFLOW_REPORT_DAYS.",
+        pattern=reports_service.MOMENT_PATTERN,
+        description="Start (inclusive) by opened_at: an ISO 8601 date or date-time (UTC without "
+        "an offset); default `to` minus SLAFLOW_REPORT_DAYS.",
+        examples=["2026-11-01", "2026-11-01T00:00:00Z"],
     ),
 ]
 To = Annotated[
-    datetime | None, Query(alias="to", description="End (exclusive) by opened_at; default now.")
+    str | None,
+    Query(
+        alias="to",
+        pattern=reports_service.MOMENT_PATTERN,
+        description="End (exclusive) by opened_at, like `from`; default now.",
+        examples=["2026-12-01", "2026-12-01T00:00:00+01:00"],
+    ),
 ]
 GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")]
 TrendGroupBy = Annotated[
     GroupBy | None, Query(description="Split each week per group (not `week`); default none.")
 ]
-CSV: dict[int | str, dict[str, Any]] = {200: {"description": "A header, then one row per item."}}
+
+
+def _csv_responses() -> dict[int | str, dict[str, Any]]:
+    """The 200 is text/csv; the errors stay JSON. Given without `model`, so FastAPI does not
+    document them in the route's CSV media type (these entries override the router's)."""
+    documented: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": "A header, then one row per item.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+    for code, entry in responses(401, 403, 422).items():
+        schema = entry["model"].model_json_schema()
+        documented[code] = {
+            "description": entry["description"],
+            "content": {"application/json": {"schema": schema}},
+        }
+    return documented
+
+
+CSV = _csv_responses()
 
 
 class CsvResponse(PlainTextResponse):
@@ -54,8 +83,14 @@ def _run(compute: Callable[[], R]) -> R:
         raise HTTPException(422, detail=exc.message) from exc
 
 
-def _span(start: datetime | None, end: datetime | None, days: int) -> Period:
-    return _run(lambda: reports_service.period(start, end, days=days))
+def _span(start: str | None, end: str | None, days: int) -> Period:
+    return _run(
+        lambda: reports_service.period(
+            reports_service.parse_moment("from", start),
+            reports_service.parse_moment("to", end),
+            days=days,
+        )
+    )
 
 
 def _csv(report: report_formats.Report, name: str) -> CsvResponse:
@@ -93,7 +128,7 @@ def sla(
     "/sla.csv",
     response_class=CsvResponse,
     summary="The SLA figures as CSV: one row per group, then the totals as group 'all'",
-    responses={**CSV, **responses(401, 403, 422)},
+    responses=CSV,
 )
 def sla_csv(
     engine: EngineDep,
@@ -134,7 +169,7 @@ def trends(
     "/trends.csv",
     response_class=CsvResponse,
     summary="Weekly trends as CSV: one row per group and week",
-    responses={**CSV, **responses(401, 403, 422)},
+    responses=CSV,
 )
 def trends_csv(
     engine: EngineDep,
@@ -193,7 +228,7 @@ def deviations(
     "/deviations.csv",
     response_class=CsvResponse,
     summary="Deviations as CSV: one row per deviation",
-    responses={**CSV, **responses(401, 403, 422)},
+    responses=CSV,
 )
 def deviations_csv(
     engine: EngineDep,
@@ -232,7 +267,7 @@ def escalations(
     "/escalations.csv",
     response_class=CsvResponse,
     summary="Escalation analysis as CSV: tier rows, then customer and channel rows",
-    responses={**CSV, **responses(401, 403, 422)},
+    responses=CSV,
 )
 def escalations_csv(
     engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
@@ -299,7 +334,7 @@ def pauses(
     "/pauses.csv",
     response_class=CsvResponse,
     summary="Pause audit as CSV: one row per flagged ticket",
-    responses={**CSV, **responses(401, 403, 422)},
+    responses=CSV,
 )
 def pauses_csv(
     engine: EngineDep,
