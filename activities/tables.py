@@ -77,16 +77,18 @@ class TicketFactRow(SQLModel, table=True):
     status: str
     updated_at: datetime = _utc_column(nullable=False)
     # Added for reports; server defaults let a migration add them to rows written before.
-    paused_seconds: float = Field(0, sa_column_kwargs={"server_default": "0"})
-    pauses: int = Field(0, sa_column_kwargs={"server_default": "0"})
+    paused_seconds: float = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    pauses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     repause_gaps_seconds: list[float] = Field(
         default_factory=list,
         sa_column=Column(JSON, nullable=False, server_default="[]"),
         description="Per pause that followed a resume: seconds from that resume to it.",
     )
-    first_response_seconds: float | None = Field(None, description="Business seconds counted.")
-    resolution_seconds: float | None = Field(None, description="Business seconds counted.")
-    resolved_tier: str | None = Field(None, description="The tier it was at when resolved.")
+    first_response_seconds: float | None = Field(
+        default=None, description="Business seconds counted."
+    )
+    resolution_seconds: float | None = Field(default=None, description="Business seconds counted.")
+    resolved_tier: str | None = Field(default=None, description="The tier it was at when resolved.")
     agent_ack_seconds: float | None = None
     team_lead_ack_seconds: float | None = None
     specialist_ack_seconds: float | None = None
