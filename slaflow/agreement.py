@@ -151,7 +151,10 @@ class ServiceLevelObjective(_Strict):
     percent: float = Field(gt=0, lt=100, description="Share of tickets that must meet the target.")
     window: Literal["week", "month"] = "month"
     warn_when_spent: int = Field(
-        75, ge=1, le=100, description="Percent of the window's error budget that triggers a warning."
+        75,
+        ge=1,
+        le=100,
+        description="Percent of the window's error budget that triggers a warning.",
     )
 
     @property
