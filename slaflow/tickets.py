@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from slaflow.agreement import Agreement, Contact, PauseStatus
 from slaflow.calendars import ResolvedCalendar
+from slaflow.iso_time import IsoDatetime
 from slaflow.tiers import Channel, Priority, Tier
 
 TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SYSTEM_ACTOR = "slaflow"
-
-
-def _text_only(value: Any) -> Any:
-    if isinstance(value, int | float):
-        raise ValueError("must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T09:00:00Z")
-    return value
-
-
-IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-"""An aware datetime given as text, as the OpenAPI `date-time` format says: pydantic alone
-would also take a number as Unix seconds, which the document does not promise."""
 
 
 def workflow_id_for(ticket_id: str) -> str:

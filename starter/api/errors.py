@@ -57,6 +57,19 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def json_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses(...)` for a route whose success is not JSON (HTML, CSV): given as explicit
+    application/json content, since FastAPI would document a `model` in the route's own media
+    type, and the errors are JSON whatever the route answers on success."""
+    return {
+        code: {
+            "description": entry["description"],
+            "content": {"application/json": {"schema": entry["model"].model_json_schema()}},
+        }
+        for code, entry in responses(*codes).items()
+    }
+
+
 def describe(errors: Sequence[Any]) -> str:
     """One line per problem: the dotted location, then pydantic's message."""
     lines = []

@@ -155,7 +155,7 @@ async def test_a_number_for_a_datetime_is_refused_naming_the_field(
 ) -> None:
     answer = await api.post("/tickets", json={**GOOD, "opened_at": 0})
     assert answer.status_code == 422
-    assert answer.json()["detail"].startswith("body.opened_at: Value error, must be an ISO 8601")
+    assert answer.json()["detail"].startswith("body.opened_at: Value error, must be ISO 8601 text")
 
 
 async def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(

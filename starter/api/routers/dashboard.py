@@ -3,15 +3,16 @@ routes (/board, /reports/...) with the same credentials and redraws every `refre
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from slaflow.iso_time import IsoDate
 from slaflow.reports import GroupBy
 from starter.api.deps import SettingsDep
-from starter.api.errors import responses
+from starter.api.errors import json_responses
 from starter.api.pages import PAGE_HEADERS, templates
 
 router = APIRouter(tags=["dashboard"])
@@ -23,16 +24,17 @@ DEFAULT_REFRESH_SECONDS = 30
     "/dashboard",
     response_class=HTMLResponse,
     summary="The managers' dashboard (HTML)",
-    responses=responses(401, 403, 422),
+    responses=json_responses(401, 403, 422),
 )
 async def dashboard(
     request: Request,
     settings: SettingsDep,
     start: Annotated[
-        date | None, Query(alias="from", description="First day shown (UTC); default 4 weeks ago.")
+        IsoDate | None,
+        Query(alias="from", description="First day shown (UTC); default 4 weeks ago."),
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Last day shown (UTC), inclusive; today.")
+        IsoDate | None, Query(alias="to", description="Last day shown (UTC), inclusive; today.")
     ] = None,
     group_by: Annotated[GroupBy, Query(description="How compliance is grouped.")] = (
         GroupBy.PRIORITY

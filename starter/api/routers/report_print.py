@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse
 from slaflow.reports import GroupBy
 from starter import reports_service
 from starter.api.deps import EngineDep, SettingsDep
-from starter.api.errors import responses
+from starter.api.errors import json_responses
 from starter.api.pages import PAGE_HEADERS, templates
+from starter.api.routers.reports import From, To
 from starter.reports_service import ReportError
 
 router = APIRouter(tags=["reports"])
@@ -43,25 +44,24 @@ def period_label(start: datetime, end: datetime) -> str:
     "/reports/print",
     response_class=HTMLResponse,
     summary="A period's service-level report as a printable page (HTML with print CSS)",
-    responses=responses(401, 403, 422),
+    responses=json_responses(401, 403, 422),
 )
 def print_report(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
-    start: Annotated[
-        datetime | None,
-        Query(alias="from", description="Start (inclusive) by opened_at; default 30 days back."),
-    ] = None,
-    end: Annotated[
-        datetime | None, Query(alias="to", description="End (exclusive) by opened_at; now.")
-    ] = None,
+    start: From = None,
+    end: To = None,
     group_by: Annotated[
         GroupBy, Query(description="A second compliance table by this group (besides priority).")
     ] = GroupBy.PRIORITY,
 ) -> HTMLResponse:
     try:
-        span = reports_service.period(start, end, days=settings.report_days)
+        span = reports_service.period(
+            reports_service.parse_moment("from", start),
+            reports_service.parse_moment("to", end),
+            days=settings.report_days,
+        )
         by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY)
         by_group = (
             reports_service.sla(engine, span, group_by)

@@ -19,7 +19,7 @@ from slaflow import reports
 from slaflow.reports import GroupBy
 from starter import report_formats, reports_service
 from starter.api.deps import EngineDep, SettingsDep
-from starter.api.errors import responses
+from starter.api.errors import json_responses, responses
 from starter.reports_service import Period, ReportError
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -59,13 +59,7 @@ def _csv_responses() -> dict[int | str, dict[str, Any]]:
             "content": {"text/csv": {"schema": {"type": "string"}}},
         }
     }
-    for code, entry in responses(401, 403, 422).items():
-        schema = entry["model"].model_json_schema()
-        documented[code] = {
-            "description": entry["description"],
-            "content": {"application/json": {"schema": schema}},
-        }
-    return documented
+    return {**documented, **json_responses(401, 403, 422)}
 
 
 CSV = _csv_responses()
