@@ -205,6 +205,11 @@ async def _translated(ticket_id: str) -> AsyncIterator[None]:
             raise TicketNotFound(f"ticket {ticket_id} not found") from exc
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise TemporalUnavailable(f"cannot reach Temporal: {exc.message}") from exc
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION and "no poller" in exc.message:
+            raise NoAnswer(
+                f"ticket {ticket_id}: no worker is polling its task queue "
+                "(is `slaflow worker` running?)"
+            ) from exc
         raise
 
 
