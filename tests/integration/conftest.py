@@ -10,6 +10,7 @@ escalates within the test's patience and an acknowledged one stays put.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
@@ -44,6 +45,9 @@ from worker import build_worker
 BOT_TOKEN = "xoxb-integration"
 SIGNING_SECRET = "integration-signing-secret"
 AGENT_ACK_WINDOW = "3s"
+ISOLATED_NAMESPACE = "isolated"
+"""A second namespace of the session's dev server, for a test that must see only its own
+tickets (the fuzz test lists and queries whatever exists)."""
 
 T = TypeVar("T")
 
@@ -80,6 +84,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         ip="127.0.0.1",
+        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
     )
     yield env
     await env.shutdown()
@@ -198,12 +203,10 @@ def cli(settings: Settings, worker: None, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
-def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterator[str]:
-    """The real app, lifespan included, on a real port; the stand-in's clicks go there."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app`, lifespan included, served by uvicorn on a free port of 127.0.0.1 in a thread."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="slaflow-api", daemon=True)
     thread.start()
@@ -213,12 +216,23 @@ def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterato
             server.should_exit = True
             raise RuntimeError("the API did not start")
         time.sleep(0.02)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    slack.interaction_url, slack.command_url = f"{url}/slack/interactions", f"{url}/slack/commands"
-    yield url
-    slack.interaction_url = slack.command_url = None
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterator[str]:
+    """The real app, lifespan included, on a real port; the stand-in's clicks go there."""
+    with serving(create_app(settings)) as url:
+        slack.interaction_url = f"{url}/slack/interactions"
+        slack.command_url = f"{url}/slack/commands"
+        try:
+            yield url
+        finally:
+            slack.interaction_url = slack.command_url = None
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """schemathesis against the real API's OpenAPI document, over real HTTP to a real stack.
 
+The stack is this test's own (worker, database, API) in a namespace of the session's dev server
+that no other test uses: the fuzzer lists and queries every ticket it can see, and tickets
+other tests left behind (their workers gone) would only measure those tests.
+
 Positive and negative cases for every operation, as the admin: no 5xx, every status and body
 as documented, malformed input refused, and every 4xx explains itself (fuzz_checks.py). The
 run is bounded (examples per operation, a seed) so it is a test, not an open-ended search;
@@ -11,11 +15,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
+from activities.agreement_store import seed_agreement
+from activities.db import create_tables, make_engine
+from slaflow.settings import Settings
+from starter.api.main import create_app
+from starter.temporal_client import register_search_attributes
 from tests.api_support import ADMIN_TOKEN
+from tests.integration.conftest import ISOLATED_NAMESPACE, serving
+from worker import build_worker
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +41,40 @@ HOOKS = "tests.integration.fuzz_checks"
 EXCLUDED_CHECKS = "positive_data_acceptance"
 
 
+@pytest.fixture
+async def isolated_api(temporal: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
+    own = settings.model_copy(
+        update={
+            "temporal_namespace": ISOLATED_NAMESPACE,
+            "task_queue": f"fuzz-{uuid.uuid4()}",
+            "database_url": f"sqlite:///{tmp_path / 'fuzz.db'}",
+        }
+    )
+    client = await Client.connect(
+        own.temporal_address,
+        namespace=ISOLATED_NAMESPACE,
+        data_converter=pydantic_data_converter,
+    )
+    await register_search_attributes(client, ISOLATED_NAMESPACE)
+    engine = make_engine(own.resolved_database_url)
+    await asyncio.to_thread(create_tables, engine)
+    await asyncio.to_thread(seed_agreement, engine, own.agreement_file)
+    try:
+        async with build_worker(client, own, engine):
+            with serving(create_app(own)) as url:
+                yield url
+    finally:
+        engine.dispose()
+
+
 async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
-    served_api: str, tmp_path: Path
+    isolated_api: str, tmp_path: Path
 ) -> None:
     examples = os.environ.get("SLAFLOW_FUZZ_EXAMPLES", "15")
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
-        f"{served_api}/openapi.json",
+        f"{isolated_api}/openapi.json",
         "--header",
         f"Authorization: Bearer {ADMIN_TOKEN}",
         "--checks",
