@@ -14,27 +14,11 @@ from playwright.async_api import Page, expect
 
 from slaflow.tickets import EventKind, TicketView
 from standins.slack_api import SlackStandin
-from tests.integration.conftest import eventually
+from tests.integration.conftest import eventually, ticket_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 AGENT_SLACK_ID, AGENT_NAME = "UAGE1", "agent-1"  # tests/factories.py's escalation matrix
-
-
-async def ticket_message(slack: SlackStandin, ticket_id: str) -> tuple[str, str]:
-    """(channel, ts) of the ticket's message with buttons."""
-
-    async def probe() -> tuple[str, str] | None:
-        with slack.state.lock:
-            for message in slack.state.messages:
-                for block in message.blocks or []:
-                    if block.get("type") == "actions" and any(
-                        e.get("value") == ticket_id for e in block["elements"]
-                    ):
-                        return message.channel, message.ts
-        return None
-
-    return await eventually(probe, what=f"a Slack message with buttons for {ticket_id}")
 
 
 async def test_acknowledge_clicked_on_the_standin_page_acknowledges_the_ticket(

@@ -235,6 +235,22 @@ def served_api(settings: Settings, worker: None, slack: SlackStandin) -> Iterato
             slack.interaction_url = slack.command_url = None
 
 
+async def ticket_message(slack: SlackStandin, ticket_id: str) -> tuple[str, str]:
+    """(channel, ts) of the ticket's first Slack message with buttons, once it is there."""
+
+    async def probe() -> tuple[str, str] | None:
+        with slack.state.lock:
+            for message in slack.state.messages:
+                for block in message.blocks or []:
+                    if block.get("type") == "actions" and any(
+                        e.get("value") == ticket_id for e in block["elements"]
+                    ):
+                        return message.channel, message.ts
+        return None
+
+    return await eventually(probe, what=f"a Slack message with buttons for {ticket_id}")
+
+
 @pytest.fixture
 async def standin(slack: SlackStandin, served_api: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=slack.url, timeout=30)

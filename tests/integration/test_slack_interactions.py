@@ -19,7 +19,7 @@ import pytest
 
 from slaflow.tickets import EventKind, TicketView
 from standins.slack_api import SlackStandin, StoredMessage
-from tests.integration.conftest import click, eventually
+from tests.integration.conftest import click, eventually, ticket_message
 
 pytestmark = pytest.mark.integration
 
@@ -37,22 +37,6 @@ async def _state(api: httpx.AsyncClient, ticket_id: str) -> TicketView:
     answer = await api.get(f"/tickets/{ticket_id}")
     assert answer.status_code == 200, answer.text
     return TicketView.model_validate(answer.json())
-
-
-async def _posted(slack: SlackStandin, ticket_id: str) -> tuple[str, str]:
-    """(channel, ts) of the ticket's first Slack post with buttons."""
-
-    async def probe() -> tuple[str, str] | None:
-        with slack.state.lock:
-            for message in slack.state.messages:
-                for block in message.blocks or []:
-                    if block.get("type") == "actions" and any(
-                        e.get("value") == ticket_id for e in block["elements"]
-                    ):
-                        return message.channel, message.ts
-        return None
-
-    return await eventually(probe, what=f"a Slack post with buttons for {ticket_id}")
 
 
 def _actions(blocks: list[Any] | None) -> list[str]:
@@ -108,7 +92,7 @@ async def test_acknowledge_button_acknowledges_as_the_matrix_contact(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
 
     # Two clicks before the message is rewritten (a double click, or two people at once)
     clicks = await asyncio.gather(*(click(standin, where, "acknowledge", AGENT[0]) for _ in "12"))
@@ -129,7 +113,7 @@ async def test_acknowledge_rewrites_the_root_message_in_place(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
     root = slack.state.find_message(*where)
     assert root is not None and root.thread_ts is None and root.edited_ts is None
     assert "acknowledge" in _actions(root.blocks)
@@ -175,7 +159,7 @@ async def test_resolve_through_the_modal_then_again_is_refused_with_the_reason(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
     seen: set[str] = set()
 
     # Both modals open before the first resolution rewrites the message (and drops Resolve)
@@ -214,7 +198,7 @@ async def test_escalate_through_the_modal_records_the_reason(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
     answer = await _through_modal(
         standin, where, "escalate", opened.ticket_id, "VIP customer", set()
     )
@@ -228,7 +212,7 @@ async def test_unknown_slack_user_changes_nothing_and_is_told_so(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient, new_ticket: NewTicket
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
 
     clicked = await click(standin, where, "acknowledge", "U0STRANGER")
     answer = await _answer(standin, clicked["response_url"])

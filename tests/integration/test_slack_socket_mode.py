@@ -20,8 +20,8 @@ from slaflow.settings import Settings
 from standins.slack_api import SlackStandin, StoredMessage
 from starter.api.main import create_app
 from starter.slack_socket import SlackSocketMode
-from tests.integration.conftest import click, eventually
-from tests.integration.test_slack_interactions import AGENT, _actions, _answer, _open, _posted
+from tests.integration.conftest import click, eventually, ticket_message
+from tests.integration.test_slack_interactions import AGENT, _actions, _answer, _open
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ async def test_a_click_over_socket_mode_acknowledges_the_ticket(
     new_ticket: NewTicket,
 ) -> None:
     opened = await _open(api, new_ticket())
-    where = await _posted(slack, opened.ticket_id)
+    where = await ticket_message(slack, opened.ticket_id)
     before = len(slack.socket_hub.deliveries)
 
     clicked = await click(standin, where, "acknowledge", AGENT[0])
