@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -45,6 +46,7 @@ from worker import build_worker
 BOT_TOKEN = "xoxb-integration"
 SIGNING_SECRET = "integration-signing-secret"
 AGENT_ACK_WINDOW = "3s"
+POSTGRES_URL = os.environ.get("SLAFLOW_TEST_POSTGRES_URL", "")
 ISOLATED_NAMESPACE = "isolated"
 """A second namespace of the session's dev server, for a test that must see only its own
 tickets (the fuzz test lists and queries whatever exists)."""
@@ -108,12 +110,40 @@ def slack() -> Iterator[SlackStandin]:
 
 
 @pytest.fixture(scope="session")
-def settings(temporal: Client, mailbox: Mailbox, slack: SlackStandin, stack_dir: Path) -> Settings:
+def stack_database_url(stack_dir: Path) -> Iterator[str]:
+    """The shared stack's database: PostgreSQL when SLAFLOW_TEST_POSTGRES_URL is set (CI), in
+    a schema of its own named in the URL, so every process and CLI call given the URL finds
+    the same tables; otherwise SQLite. The tests that start their own processes (`slaflow
+    run`, the worker kill, the server restart) use SQLite files, the embedded default, so CI
+    runs both."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{stack_dir / 'slaflow.db'}"
+        return
+    schema = f"slaflow_it_{uuid.uuid4().hex}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    temporal: Client,
+    mailbox: Mailbox,
+    slack: SlackStandin,
+    stack_dir: Path,
+    stack_database_url: str,
+) -> Settings:
     agreement = stack_dir / "agreement.yaml"
     agreement.write_text(short_agreement_yaml())
     return auth_settings(
         data_dir=stack_dir,
-        database_url=f"sqlite:///{stack_dir / 'slaflow.db'}",
+        database_url=stack_database_url,
         agreement_file=agreement,
         temporal_address=temporal.service_client.config.target_host,
         task_queue=f"integration-{uuid.uuid4()}",
