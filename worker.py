@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.agreement_store import seed_agreement
 from activities.amendments import AmendmentActivities
@@ -40,6 +41,7 @@ from starter.logs import configure_logging
 from starter.service_level_schedule import ensure_service_level_schedule
 from starter.telemetry import serve_worker_metrics, worker_runtime
 from starter.temporal_client import connect
+from starter.workflow_bytecode import write_workflow_bytecode
 from workflows.amendment import AmendmentWorkflow
 from workflows.service_level_watch import ServiceLevelWatchWorkflow
 from workflows.ticket import TicketWorkflow
@@ -47,6 +49,17 @@ from workflows.ticket import TicketWorkflow
 log = logging.getLogger("slaflow.worker")
 
 WORKFLOWS: Sequence[type] = (TicketWorkflow, AmendmentWorkflow, ServiceLevelWatchWorkflow)
+
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "slaflow",
+        "workflows.activity_calls",
+        "workflows.amendment_calls",
+        "workflows.service_level_calls",
+    )
+)
+"""The sandbox re-executes each workflow module for every run; the deterministic modules they
+import (rules, models, activity call options) are shared instead of rebuilt for every ticket."""
 
 
 def activities_for(settings: Settings, engine: Engine, client: Client) -> list[Any]:
@@ -81,10 +94,12 @@ def build_worker(
     client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None
 ) -> Worker:
     """A worker for the task queue; sync (database) activities run on a thread pool."""
+    write_workflow_bytecode(WORKFLOWS)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(settings, engine, client),
         activity_executor=ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=settings.max_cached_workflows,

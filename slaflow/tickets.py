@@ -177,6 +177,19 @@ class TicketRuntime(BaseModel):
         return any(t.breached_at is not None for t in self.targets)
 
 
+class TicketWorkflowInput(BaseModel):
+    """What TicketWorkflow starts with. Defined here, outside the workflow module, because the
+    sandbox re-executes that module for every ticket and would build this model again each time."""
+
+    ticket: TicketInput
+    carried: TicketRuntime | None = Field(
+        None, description="State handed over by continue-as-new; None for a new ticket."
+    )
+    history_limit: int = Field(
+        8000, description="Continue as new past this many history events (or when suggested)."
+    )
+
+
 class NoticeKind(StrEnum):
     NEW_TICKET = "new_ticket"
     WARNING = "warning"

@@ -20,7 +20,6 @@ from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -59,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         TicketRuntime,
         TicketStatus,
         TicketView,
+        TicketWorkflowInput,
     )
     from slaflow.tiers import Tier
 
@@ -69,16 +69,6 @@ ROOT_UPDATES_PATCH = "slack-root-message-updates"
 """Tickets started before root messages were updated in place replay without the updates."""
 RECENT_EVENTS_SHOWN = 3
 _QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
-
-
-class TicketWorkflowInput(BaseModel):
-    ticket: TicketInput
-    carried: TicketRuntime | None = Field(
-        None, description="State handed over by continue-as-new; None for a new ticket."
-    )
-    history_limit: int = Field(
-        8000, description="Continue as new past this many history events (or when suggested)."
-    )
 
 
 @workflow.defn
