@@ -167,6 +167,14 @@ async def slaflow(stack: Stack, args: argparse.Namespace, lead: float) -> dict[s
             )
             check_errors("background tickets", errors)
             log(f"slaflow: {args.background} background tickets open in {wall:.1f}s")
+            # Their intake pages are drained first, so the burst measures escalation alone.
+            await wait_for(
+                lambda: stack.slack_count("agents") >= args.background,
+                within=600,
+                what="background intake pages",
+                every=0.5,
+                alive=[worker],
+            )
         # Warm-up tickets opened long ago breach at once: the escalation path runs once.
         warm_ids = [f"W{run}-{i}" for i in range(WARMUP)]
         _, _, errors = await open_tickets(
@@ -182,6 +190,7 @@ async def slaflow(stack: Stack, args: argparse.Namespace, lead: float) -> dict[s
             ),
             within=120,
             what="warm-up escalations",
+            alive=[worker],
         )
         opened = time.time()
         deadline = opened + lead
@@ -208,6 +217,7 @@ async def slaflow(stack: Stack, args: argparse.Namespace, lead: float) -> dict[s
                 within=max(0.0, deadline - time.time() - 0.5),
                 what="intake pages before the deadline",
                 every=0.2,
+                alive=[worker],
             )
             pages_drained = True
         except TimeoutError:
@@ -224,6 +234,7 @@ async def slaflow(stack: Stack, args: argparse.Namespace, lead: float) -> dict[s
             within=120 + args.tickets * 0.5,
             what=f"{args.tickets} escalations",
             every=0.25,
+            alive=[worker],
         )
         cpu = worker.cpu_seconds() - cpu_before
     mails = mail.escalations(pattern)

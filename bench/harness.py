@@ -135,11 +135,23 @@ async def run_bounded(
 
 
 async def wait_for(
-    probe: Callable[[], bool], *, within: float, what: str, every: float = 0.05
+    probe: Callable[[], bool],
+    *,
+    within: float,
+    what: str,
+    every: float = 0.05,
+    alive: Sequence[Proc] = (),
 ) -> float:
-    """Poll until `probe()` is true; returns the seconds it took. Raises after `within`."""
+    """Poll until `probe()` is true; returns the seconds it took. Raises after `within`, or at
+    once when one of the `alive` processes has exited."""
     began = time.monotonic()
     while not probe():
+        for proc in alive:
+            if proc.process.returncode is not None:
+                raise RuntimeError(
+                    f"{proc.name} exited (code {proc.process.returncode}) while waiting for "
+                    f"{what}:\n{proc.tail(40)}"
+                )
         if time.monotonic() - began > within:
             raise TimeoutError(f"timed out after {within:g}s waiting for {what}")
         await asyncio.sleep(every)
@@ -237,6 +249,23 @@ class Proc:
         self.name = name
         self.process = process
         self.log_path = log_path
+        self.stopping = False
+        self._watcher: asyncio.Task[None] | None = None
+
+    def watch(self) -> None:
+        """From now on copy the process's stdout into its log (a pipe no one reads fills up
+        and blocks the writer), and say at once, with its last lines, if it dies."""
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        assert self.process.stdout is not None
+        with self.log_path.open("ab") as log_file:
+            while line := await self.process.stdout.readline():
+                log_file.write(line)
+                log_file.flush()
+        code = await self.process.wait()
+        if not self.stopping:
+            log(f"{self.name} (pid {self.pid}) exited unexpectedly, code {code}:\n{self.tail(40)}")
 
     @property
     def pid(self) -> int:
@@ -249,6 +278,7 @@ class Proc:
         return cpu_seconds(self.pid)
 
     async def stop(self) -> None:
+        self.stopping = True
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
@@ -257,6 +287,8 @@ class Proc:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        if self._watcher is not None:
+            await self._watcher
 
     def tail(self, lines: int = 20) -> str:
         try:
@@ -291,6 +323,7 @@ async def worker_process(kind: str, stack: Stack) -> AsyncIterator[Proc]:
         line = await asyncio.wait_for(proc.process.stdout.readline(), 60)
         if line.strip() != b"ready":
             raise RuntimeError(f"{kind} worker did not start:\n{proc.tail()}")
+        proc.watch()
         log(f"{kind} worker polling (pid {proc.pid}, task queue {stack.settings.task_queue})")
         yield proc
     finally:
@@ -303,6 +336,7 @@ async def api_process(stack: Stack) -> AsyncIterator[tuple[Proc, str]]:
     port = free_port()
     proc = await spawn("api", [str(BENCH_DIR / "api_proc.py"), str(port)], stack.env(), stack.dir)
     url = f"http://127.0.0.1:{port}"
+    proc.watch()
     try:
         async with httpx.AsyncClient(base_url=url, timeout=2) as http:
 

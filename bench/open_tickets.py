@@ -134,6 +134,7 @@ async def slaflow(stack: Stack, server_pid: int | None, args: argparse.Namespace
             within=600,
             what=f"{args.tickets} pages",
             every=0.2,
+            alive=[worker],
         )
         notified = time.monotonic() - began
         await settle()

@@ -66,8 +66,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             client = await connect(stack.settings)
             async with (
                 worker_process("bare", bare_stack),
-                worker_process("slaflow", stack),
-                api_process(stack) as (_, url),
+                worker_process("slaflow", stack) as worker,
+                api_process(stack) as (api, url),
                 httpx.AsyncClient(base_url=url, headers=stack.api_headers, timeout=60) as http,
             ):
                 bare_ids = [f"bare-q-{run}-{i}" for i in range(args.tickets)]
@@ -94,6 +94,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     within=600,
                     what="intake pages",
                     every=0.2,
+                    alive=[worker, api],
                 )
                 bare_list_query = (
                     "WorkflowType = 'BareOpenWorkflow' AND ExecutionStatus = 'Running'"
