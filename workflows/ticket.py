@@ -67,6 +67,10 @@ with workflow.unsafe.imports_passed_through():
 MIN_WAIT = timedelta(milliseconds=1)
 ROOT_UPDATES_PATCH = "slack-root-message-updates"
 """Tickets started before root messages were updated in place replay without the updates."""
+LOCAL_PIN_PATCH = "pin-terms-local-activity"
+"""A new ticket pins its terms in a local activity: a short database read on the intake path
+should not queue behind notifications on the activity task queue. Tickets opened before
+replay their pin as the ordinary activity it was."""
 RECENT_EVENTS_SHOWN = 3
 _QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
 
@@ -119,13 +123,23 @@ class TicketWorkflow:
 
     async def _open(self, ticket: TicketInput) -> TicketRuntime:
         opened_at = ticket.opened_at or workflow.now()
-        terms = await workflow.execute_activity(
-            calls.PIN_TERMS,
-            calls.PinRequest(opened_at=opened_at),
-            result_type=PinnedTerms,
-            start_to_close_timeout=calls.STORE_TIMEOUT,
-            retry_policy=calls.STORE_RETRY,
-        )
+        request = calls.PinRequest(opened_at=opened_at)
+        if workflow.patched(LOCAL_PIN_PATCH):
+            terms = await workflow.execute_local_activity(
+                calls.PIN_TERMS,
+                request,
+                result_type=PinnedTerms,
+                start_to_close_timeout=calls.STORE_TIMEOUT,
+                retry_policy=calls.STORE_RETRY,
+            )
+        else:
+            terms = await workflow.execute_activity(
+                calls.PIN_TERMS,
+                request,
+                result_type=PinnedTerms,
+                start_to_close_timeout=calls.STORE_TIMEOUT,
+                retry_policy=calls.STORE_RETRY,
+            )
         rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
         self._rt = rt
         self._after_change(notices)

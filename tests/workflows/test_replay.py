@@ -40,3 +40,37 @@ async def test_history_replays_deterministically(path: Path) -> None:
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def _pins(path: Path) -> tuple[int, int]:
+    """How a ticket history pinned its terms: (as an activity, as a local-activity marker)."""
+    events = load(path).events
+    as_activity = sum(
+        e.activity_task_scheduled_event_attributes.activity_type.name == "pin_terms"
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    )
+    as_marker = sum(
+        e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        and any(
+            b"pin_terms" in payload.data
+            for payload in e.marker_recorded_event_attributes.details["data"].payloads
+        )
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+    )
+    return as_activity, as_marker
+
+
+def test_both_ways_of_pinning_terms_are_replayed() -> None:
+    """Tickets opened before the pin-terms-local-activity patch pinned with an activity; newer
+    ones with a local activity. Saved histories of both kinds must exist, so both replay."""
+    tickets = [p for p in HISTORIES if p.name.startswith("ticket-")]
+    pins = {p: _pins(p) for p in tickets}
+    local = [p for p in tickets if p.name.startswith("ticket-local_pin-")]
+    older = [p for p in tickets if p not in local]
+    # A run continued as new carries its terms and pins nothing.
+    assert all(pins[p] in ((0, 1), (0, 0)) for p in local)
+    assert all(pins[p] in ((1, 0), (0, 0)) for p in older)
+    assert sum(pins[p] == (0, 1) for p in local) >= 10
+    assert sum(pins[p] == (1, 0) for p in older) >= 10

@@ -95,10 +95,11 @@ class Harness:
 
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-HISTORY_SET = "root_updates"
+HISTORY_SET = "local_pin"
 """Names this code's recordings, so they sit beside (never over) histories of earlier workflow
-code: "ticket-<test>-<n>.json" predate the slack-root-message-updates patch and must keep
-replaying. Choose a new name when a new patch changes what the workflow records."""
+code, which must keep replaying: "ticket-<test>-<n>.json" predate the slack-root-message-updates
+patch, "ticket-root_updates-..." the pin-terms-local-activity patch. Choose a new name when a
+new patch changes what the workflow records."""
 
 
 async def save_histories(harness: Harness, test_name: str) -> None:
