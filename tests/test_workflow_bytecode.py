@@ -51,7 +51,9 @@ def test_writes_the_cache_python_would_load(workflow_module: type) -> None:
 
     loader.source_to_code = no_compiling  # type: ignore[method-assign,assignment]
     namespace: dict[str, object] = {}
-    exec(loader.get_code("probe_again"), namespace)
+    code = loader.get_code("probe_again")
+    assert code is not None
+    exec(code, namespace)
     assert namespace["ProbeWorkflow"].answer == 42  # type: ignore[attr-defined]
 
 
