@@ -336,6 +336,11 @@ def _classify(error: SlackApiError, channel: str, doing: str = "posting to") -> 
     )
 
 
+POSTED_LOOKBACK_SKEW = timedelta(minutes=10)
+"""Slack's clock and Temporal's may disagree: look this much further back than the activity's
+first scheduling when searching for an earlier attempt's post."""
+
+
 class SlackActivities:
     """Slack delivery; built in worker.py with settings, database engine and (optionally) client."""
 
@@ -450,19 +455,35 @@ class SlackActivities:
 
     async def _already_posted(self, request: SlackNotification) -> SlackReceipt | None:
         """The message an earlier attempt posted, found by the idempotency key in its metadata
-        (needs the channels:history scope). Only retries ask, so a first post costs nothing."""
+        (needs the channels:history scope). Only retries ask, so a first post costs nothing.
+
+        Every page since the activity was first scheduled is read: in a burst, hundreds of
+        other posts can land in the channel between the lost attempt and this one."""
+        since = activity.info().scheduled_time - POSTED_LOOKBACK_SKEW
         try:
             channel = await self._channel_id(request.channel)
             if channel is None:
                 return None  # unknown name: nothing to find, post (at least once) instead
             if request.thread_ts:
-                response = await self.client.conversations_replies(
-                    channel=channel, ts=request.thread_ts, include_all_metadata=True, limit=200
+                pages = await self.client.conversations_replies(
+                    channel=channel,
+                    ts=request.thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    oldest=f"{since.timestamp():.6f}",
                 )
             else:
-                response = await self.client.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=100
+                pages = await self.client.conversations_history(
+                    channel=channel,
+                    include_all_metadata=True,
+                    limit=200,
+                    oldest=f"{since.timestamp():.6f}",
                 )
+            async for page in pages:
+                for message in page.get("messages") or []:
+                    payload = (message.get("metadata") or {}).get("event_payload") or {}
+                    if payload.get("idempotency_key") == request.idempotency_key:
+                        return SlackReceipt(channel=channel, ts=str(message["ts"]))
         except SlackApiError as error:
             raise _classify(error, request.channel) from error
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -470,8 +491,4 @@ class SlackActivities:
                 f"Slack unreachable reading {request.channel}: {type(error).__name__}: {error}",
                 type="SlackUnavailable",
             ) from error
-        for message in response.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("idempotency_key") == request.idempotency_key:
-                return SlackReceipt(channel=channel, ts=str(message["ts"]))
         return None

@@ -25,6 +25,7 @@ Slack does for an app with Socket Mode on, and each must be acknowledged within 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -250,6 +251,22 @@ def _user_record(user_id: str, name: str, email: str | None, **extra: Any) -> di
         "profile": profile,
         **extra,
     }
+
+
+def _cursor(offset: int) -> str:
+    """An opaque next_cursor, base64 like Slack's ("next_offset:<n>" inside)."""
+    return base64.b64encode(f"next_offset:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str) -> int | None:
+    """Where a cursor of `_cursor` resumes; 0 for none, None for one this server never issued."""
+    if not cursor:
+        return 0
+    try:
+        prefix, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        return int(offset) if prefix == "next_offset" and int(offset) >= 0 else None
+    except ValueError:
+        return None
 
 
 def _ok(**payload: Any) -> JSONResponse:
@@ -608,13 +625,25 @@ def create_slack_standin(
                 return _error("thread_not_found")
         else:
             found = [m for m in reversed(visible) if m.thread_ts in (None, m.ts)]
+        oldest = float(args.get("oldest") or 0)
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        found = [m for m in found if float(m.ts) > oldest or (inclusive and float(m.ts) == oldest)]
+        start = _cursor_offset(str(args.get("cursor") or ""))
+        if start is None:
+            return _error("invalid_cursor")
+        page = found[start : start + limit]
         shown = []
-        for message in found[:limit]:
+        for message in page:
             payload = _message_json(message)
             if not with_metadata:
                 payload.pop("metadata", None)
             shown.append(payload)
-        return _ok(messages=shown, has_more=len(found) > limit)
+        more = start + limit < len(found)
+        return _ok(
+            messages=shown,
+            has_more=more,
+            response_metadata={"next_cursor": _cursor(start + limit) if more else ""},
+        )
 
     def list_channels(args: dict[str, Any]) -> JSONResponse:
         with state.lock:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
@@ -263,3 +264,40 @@ async def test_a_retry_finds_the_post_an_earlier_attempt_made_but_never_recorded
         assert session.get(NotificationRow, KEY) is not None
     fresh = await retry.run(activities.post_slack, _request(ticket, notice, key=KEY + "/new"))
     assert fresh.duplicate is False and len(await _messages(slack)) == 3
+
+
+async def test_a_retry_finds_its_post_under_pages_of_later_posts(
+    slack: SlackStandin,
+    engine: Engine,
+    tmp_path: Path,
+    settings_for: SettingsFactory,
+    ticket: TicketView,
+    notice: Notice,
+) -> None:
+    """In an escalation burst hundreds of posts land in #team-leads between the lost attempt
+    and its retry: the retry reads every page since the activity was first scheduled (found by
+    the kill test, where one page of 100 hid the earlier post and it went out twice)."""
+    settings = settings_for(slack_base_url=slack.base_url)
+    forgetful = make_engine(f"sqlite:///{tmp_path / 'lost.db'}")
+    create_tables(forgetful)
+    first_scheduled = datetime.now(UTC)
+    root = await _post(settings, forgetful, _request(ticket, notice))
+    reply_request = _request(ticket, notice, key=KEY + "/2", channel=root.channel,
+                             thread_ts=root.ts)  # fmt: skip
+    reply = await _post(settings, forgetful, reply_request)
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=slack.base_url
+    )
+    for i in range(450):  # more than two pages of 200, top level and in the thread
+        await client.chat_postMessage(channel=root.channel, text=f"other ticket {i}")
+        await client.chat_postMessage(channel=root.channel, text=f"reply {i}", thread_ts=root.ts)
+
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=3, scheduled_time=first_scheduled)
+    activities = SlackActivities(settings, engine)
+    again_root = await retry.run(activities.post_slack, _request(ticket, notice))
+    again_reply = await retry.run(activities.post_slack, reply_request)
+
+    assert (again_root.ts, again_root.duplicate) == (root.ts, True)
+    assert (again_reply.ts, again_reply.duplicate) == (reply.ts, True)
+    assert len(await _messages(slack)) == 2 + 2 * 450
