@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +91,22 @@ def test_the_sandbox_shares_the_deterministic_modules() -> None:
     ):
         assert module in passthrough
     assert "workflows.ticket" not in passthrough
+
+
+def test_a_current_cache_is_left_alone(workflow_module: type) -> None:
+    """An image's caches (written by pip, owned by root) must not make the worker warn."""
+    source = sys.modules[workflow_module.__module__].__file__
+    assert source is not None
+    [cache] = write_workflow_bytecode([workflow_module])
+    written_at = cache.stat().st_mtime_ns
+    cache.parent.chmod(0o555)
+    try:
+        assert write_workflow_bytecode([workflow_module]) == [cache]
+    finally:
+        cache.parent.chmod(0o755)
+    assert cache.stat().st_mtime_ns == written_at
+
+    Path(source).write_text("class ProbeWorkflow:\n    answer = 43\n")  # edited: stale cache
+    os.utime(source, ns=(written_at + 2_000_000_000, written_at + 2_000_000_000))
+    assert write_workflow_bytecode([workflow_module]) == [cache]
+    assert cache.stat().st_mtime_ns != written_at
