@@ -509,7 +509,7 @@ def mail_list(
 
 
 def _prepared_engine() -> Engine:
-    from activities.agreement_store import seed_agreement
+    from activities.agreement_store import seed_agreements
     from activities.db import make_engine
     from activities.schema import SchemaNotCurrent, prepare_schema
     from slaflow.agreement_file import AgreementFileError
@@ -518,7 +518,7 @@ def _prepared_engine() -> Engine:
     engine = make_engine(settings.resolved_database_url)
     try:
         prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-        seed_agreement(engine, settings.agreement_file)
+        seed_agreements(engine, settings.agreement_file)
     except SchemaNotCurrent as exc:
         fail(str(exc))
     except AgreementFileError as exc:

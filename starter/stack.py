@@ -31,13 +31,13 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from activities.agreement_store import agreement_of, seed_agreement, version_in_force
+from activities.agreement_store import agreement_of, agreements, seed_agreements, version_in_force
 from activities.db import make_engine
 from activities.schema import SchemaNotCurrent, prepare_schema
 from slaflow.agreement import Contact
 from slaflow.agreement_file import AgreementFileError
 from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
-from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
+from slaflow.settings import DEFAULT_AGREEMENTS_DIR, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.dev_token import dev_admin_token, dev_token_path, read_dev_admin_token, with_dev_token
@@ -45,8 +45,8 @@ from starter.temporal_client import connect
 
 HOST = "127.0.0.1"
 AGREEMENTS = {
-    "default": DEFAULT_AGREEMENT_FILE,
-    "demo": DEFAULT_AGREEMENT_FILE.with_name("demo.yaml"),
+    "default": DEFAULT_AGREEMENTS_DIR,
+    "demo": DEFAULT_AGREEMENTS_DIR / "demo",
 }
 STARTUP_TIMEOUT = 90.0
 SERVER_STOP_TIMEOUT = 20.0
@@ -406,17 +406,20 @@ def prepare_database(settings: Settings) -> str:
     engine = make_engine(settings.resolved_database_url)
     try:
         prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-        seeded = seed_agreement(engine, settings.agreement_file)
-        in_force = version_in_force(engine, datetime.now(UTC))
+        seeded = seed_agreements(engine, settings.agreement_file)
+        lines = []
+        for row in seeded:
+            in_force = version_in_force(engine, datetime.now(UTC), row.agreement_id)
+            lines.append(
+                f"agreement {row.agreement_id}: version {in_force.number} in force"
+                f" ({in_force.source})"
+            )
+        held = len(agreements(engine))
     finally:
         engine.dispose()
-    line = f"agreement: version {in_force.number} in force ({in_force.source})"
-    if seeded.source != f"file:{settings.agreement_file}":
-        line += (
-            f"\n  note: version 1 was seeded earlier from {seeded.source.removeprefix('file:')};"
-            f" {settings.agreement_file.name} applies to a fresh data dir only"
-        )
-    return line
+    if held > len(seeded):
+        lines.append(f"  note: {held - len(seeded)} more agreement(s) in the database")
+    return "\n".join(lines)
 
 
 def matrix_contacts(settings: Settings) -> list[Contact]:
@@ -424,13 +427,16 @@ def matrix_contacts(settings: Settings) -> list[Contact]:
     them as the people who click (an empty list if the database cannot tell)."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        row = version_in_force(engine, datetime.now(UTC))
-        matrix = agreement_of(row).escalation
+        matrices = [
+            agreement_of(version_in_force(engine, datetime.now(UTC), row.id)).escalation
+            for row in agreements(engine)
+        ]
     except Exception:
         return []
     finally:
         engine.dispose()
-    return [contact for policy in matrix.tiers for contact in policy.contacts]
+    contacts = [c for matrix in matrices for policy in matrix.tiers for c in policy.contacts]
+    return list({c.email: c for c in contacts}.values())
 
 
 def run_stack(settings: Settings, *, agreement: str | None = None) -> int:

@@ -24,7 +24,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_agreement_check_accepts_the_shipped_files() -> None:
-    for path in (DEFAULT_AGREEMENT_FILE, DEFAULT_AGREEMENT_FILE.with_name("demo.yaml")):
+    for path in (DEFAULT_AGREEMENT_FILE, DEFAULT_AGREEMENT_FILE.parent / "demo" / "default.yaml"):
         result = runner.invoke(app, ["agreement", "check", str(path)])
         assert result.exit_code == 0, result.output
         assert f"{path}: ok" in result.stdout
@@ -43,7 +43,7 @@ def test_agreement_check_names_file_and_field(tmp_path: Path) -> None:
 def test_db_init_seeds_version_one(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "init"])
     assert result.exit_code == 0, result.output
-    assert "version 1 from file:" in result.stdout
+    assert "agreements: 2 (default, nordwind-premium)" in result.stdout
     assert (tmp_path / "slaflow.db").exists()
     shown = runner.invoke(app, ["agreement", "show"])
     assert shown.exit_code == 0 and "Agreement version 1" in shown.stdout

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from slaflow.agreement_file import dump_agreement
 from slaflow.settings import Settings
@@ -165,7 +165,7 @@ async def test_tickets_on_every_tier_continue_after_the_server_restarts(
     )
     engine = make_engine(settings.resolved_database_url)
     create_tables(engine)
-    seed_agreement(engine, settings.agreement_file)
+    seed_agreements(engine, settings.agreement_file)
     client = await Client.connect(server.address, data_converter=pydantic_data_converter)
     await register_search_attributes(client, "default")
 
