@@ -42,10 +42,11 @@ def seed_agreements(engine: Engine, path: Path) -> list[AgreementVersionRow]:
     explicitly, so exactly one succeeds and the others read its row.
     """
     files = load_agreement_set(path)
-    return [_seed_one(engine, f) for f in files]
+    return [seed_file(engine, f) for f in files]
 
 
-def _seed_one(engine: Engine, file: AgreementFile) -> AgreementVersionRow:
+def seed_file(engine: Engine, file: AgreementFile) -> AgreementVersionRow:
+    """Version 1 of one agreement (its customer and agreement rows first), unless stored."""
     agreement_id = file.header.id
     with Session(engine) as session:
         exists = session.get(AgreementRow, agreement_id) is not None

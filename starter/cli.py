@@ -283,9 +283,13 @@ def ticket_open(
     requester: Annotated[str, typer.Option(help="The requester's email.")],
     channel: Annotated[Channel, typer.Option()] = Channel.EMAIL,
     description: Annotated[str, typer.Option()] = "",
+    service_name: Annotated[
+        str | None, typer.Option("--service", help="Service or product (rules, scope).")
+    ] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeatable.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Open a ticket (or show it, if that id is already known)."""
+    """Open a ticket under the agreement its customer (service, channel, tags) selects."""
     try:
         ticket = TicketInput(
             ticket_id=ticket_id,
@@ -295,11 +299,20 @@ def ticket_open(
             priority=priority,
             channel=channel,
             requester_email=requester,
+            service=service_name,
+            tags=tags or [],
         )
     except ValidationError as exc:
         fail_invalid(exc)
     settings = get_settings()
-    opened = with_temporal(lambda c: service.open_ticket(c, settings.task_queue, ticket))
+    engine = _prepared_engine()
+    try:
+        selection = service.choose_agreement(engine, ticket)
+    except service.TicketError as exc:
+        fail(exc.message)
+    finally:
+        engine.dispose()
+    opened = with_temporal(lambda c: service.open_ticket(c, settings.task_queue, ticket, selection))
     if not as_json:
         verb = "opened" if opened.created else "already exists:"
         typer.echo(f"{verb} ticket {ticket_id}\n")

@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import quote as quote_path
 
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -28,7 +29,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import agreement_store
 from slaflow import search_attributes as attrs
+from slaflow.customers import SLUG_PATTERN, AgreementSelection, UnknownCustomerError
 from slaflow.settings import Settings
 from slaflow.tickets import (
     COMMANDS,
@@ -85,6 +88,12 @@ class UnknownCommand(TicketError):
     http_status = 422
 
 
+class UnknownCustomer(TicketError):
+    """No agreement covers the ticket's customer (and there is no default agreement)."""
+
+    http_status = 422
+
+
 class TemporalUnavailable(TicketError):
     http_status = 503
 
@@ -114,6 +123,7 @@ class TicketFilter(BaseModel):
     tier: Tier | None = None
     breached: bool | None = None
     customer: str | None = Field(None, min_length=1, max_length=200)
+    agreement: str | None = Field(None, pattern=SLUG_PATTERN)
 
 
 class TicketSummary(BaseModel):
@@ -122,6 +132,7 @@ class TicketSummary(BaseModel):
     ticket_id: str
     workflow_id: str
     customer: str | None
+    agreement: str | None = None
     priority: Priority | None
     tier: Tier | None
     status: TicketStatus | None
@@ -176,6 +187,7 @@ def build_list_query(filters: TicketFilter) -> str:
         attrs.PRIORITY.name: filters.priority,
         attrs.TIER.name: filters.tier,
         attrs.CUSTOMER.name: filters.customer,
+        attrs.AGREEMENT.name: filters.agreement,
     }
     clauses += [f"{name} = {quote(str(value))}" for name, value in keyword.items() if value]
     if filters.breached is not None:
@@ -231,9 +243,23 @@ async def _is_running(handle: WorkflowHandle[object, object]) -> bool:
     return description.status == WorkflowExecutionStatus.RUNNING
 
 
-async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> Opened:
-    """Start the ticket's workflow and answer once its terms are pinned; a duplicate intake
-    gets the existing ticket back (created=False) and starts nothing."""
+def choose_agreement(engine: Engine, ticket: TicketInput) -> AgreementSelection:
+    """The agreement the ticket gets (its customer's first matching rule, else the default);
+    `UnknownCustomer` names the customer when none applies, before anything starts."""
+    try:
+        return agreement_store.select_for(
+            engine, ticket.customer, ticket.service, ticket.channel, ticket.tags
+        )
+    except UnknownCustomerError as exc:
+        raise UnknownCustomer(f"customer: {exc}") from exc
+
+
+async def open_ticket(
+    client: Client, task_queue: str, ticket: TicketInput, selection: AgreementSelection
+) -> Opened:
+    """Start the ticket's workflow under the agreement `choose_agreement` picked and answer
+    once its terms are pinned; a duplicate intake gets the existing ticket back
+    (created=False) and starts nothing."""
     if ticket.opened_at is None:
         ticket = ticket.model_copy(update={"opened_at": datetime.now(UTC)})
     workflow_id = workflow_id_for(ticket.ticket_id)
@@ -241,13 +267,14 @@ async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> O
         try:
             handle = await client.start_workflow(
                 WORKFLOW_TYPE,
-                TicketWorkflowInput(ticket=ticket),
+                TicketWorkflowInput(ticket=ticket, selection=selection),
                 id=workflow_id,
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=attrs.ticket_attributes(
                     customer=ticket.customer,
+                    agreement=selection.agreement_id,
                     priority=ticket.priority,
                     tier=Tier.AGENT,
                     status=TicketStatus.OPEN.value,
@@ -331,6 +358,7 @@ def summarize(execution: WorkflowExecution) -> TicketSummary:
         ticket_id=execution.id.removeprefix(WORKFLOW_ID_PREFIX),
         workflow_id=execution.id,
         customer=found.get(attrs.CUSTOMER),
+        agreement=found.get(attrs.AGREEMENT),
         priority=_member(Priority, found.get(attrs.PRIORITY)),
         tier=_member(Tier, found.get(attrs.TIER)),
         status=_member(TicketStatus, found.get(attrs.STATUS)),

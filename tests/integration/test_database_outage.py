@@ -36,7 +36,7 @@ from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter import reports_service
 from starter.tickets_service import open_ticket, run_command
-from tests.factories import agreement_doc, make_agreement
+from tests.factories import DEFAULT_SELECTION, agreement_doc, make_agreement
 from tests.integration.conftest import BOT_TOKEN, SIGNING_SECRET, eventually
 from worker import build_worker
 
@@ -174,6 +174,7 @@ async def test_facts_written_while_the_database_is_down_arrive_when_it_returns(
                     channel="email",
                     requester_email="ops@outage.example",
                 ),
+                DEFAULT_SELECTION,
             )
 
         await proxy.down()

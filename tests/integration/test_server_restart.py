@@ -35,7 +35,7 @@ from slaflow.tiers import Tier
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.temporal_client import register_search_attributes
-from starter.tickets_service import get_ticket, open_ticket, run_command
+from starter.tickets_service import choose_agreement, get_ticket, open_ticket, run_command
 from tests.conftest import binary
 from tests.factories import agreement_doc, make_agreement
 from tests.integration.conftest import eventually
@@ -172,7 +172,7 @@ async def test_tickets_on_every_tier_continue_after_the_server_restarts(
     async with build_worker(client, settings, engine):
         tickets = [_ticket(n) for n in range(4)]
         for n, ticket in enumerate(tickets):
-            await open_ticket(client, settings.task_queue, ticket)
+            await open_ticket(client, settings.task_queue, ticket, choose_agreement(engine, ticket))
             for rung in range(n):
                 await run_command(
                     client, ticket.ticket_id, Escalate(actor="lead1", reason=f"rung {rung}")

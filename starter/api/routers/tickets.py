@@ -7,6 +7,7 @@ shows each body; a catch-all after them answers 422 for a name that is not a com
 # No `from __future__ import annotations`: the command routes are built in a loop and FastAPI
 # must see each one's real body model in its annotations.
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -23,7 +24,7 @@ from slaflow.tickets import (
 )
 from starter import tickets_service as service
 from starter.api.auth import requires
-from starter.api.deps import SettingsDep, TemporalDep
+from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
 
@@ -47,10 +48,19 @@ TicketId = Annotated[
     },
 )
 async def open_ticket(
-    ticket: TicketInput, temporal: TemporalDep, settings: SettingsDep, response: Response
+    ticket: TicketInput,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    response: Response,
 ) -> TicketView:
-    """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket."""
-    opened = await service.open_ticket(await temporal.client(), settings.task_queue, ticket)
+    """Start the ticket's workflow under the agreement its customer, service, channel and tags
+    select (422 naming the customer if none does); a repeated intake answers 200 with the
+    existing ticket."""
+    selection = await asyncio.to_thread(service.choose_agreement, engine, ticket)
+    opened = await service.open_ticket(
+        await temporal.client(), settings.task_queue, ticket, selection
+    )
     if opened.created:
         count_ticket_opened(ticket)
     response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
