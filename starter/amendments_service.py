@@ -124,7 +124,11 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
             f"effective_from: {proposal.effective_from.isoformat()} is in the past"
         )
     try:
-        base = agreement_store.version(engine, proposal.amends_version)
+        agreement_store.agreement(engine, proposal.agreement_id)
+    except agreement_store.NoAgreementError as exc:
+        raise ProposalRefused(f"agreement_id: {exc}") from exc
+    try:
+        base = agreement_store.version(engine, proposal.amends_version, proposal.agreement_id)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
     try:
@@ -151,9 +155,10 @@ async def propose(
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"amendment of v{proposal.amends_version}: {proposal.rationale}"[
-                    :200
-                ],
+                static_summary=(
+                    f"amendment of {proposal.agreement_id} v{proposal.amends_version}: "
+                    f"{proposal.rationale}"
+                )[:200],
             )
         except WorkflowAlreadyStartedError as exc:
             raise AmendmentExists(f"amendment {proposal.amendment_id} already exists") from exc
