@@ -20,6 +20,7 @@ from starter.api.metrics import RequestMetrics
 from starter.api.pages import mount_static
 from starter.api.routers import (
     agreement,
+    agreements,
     amendments,
     board,
     dashboard,
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
     app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    for router in (agreements.customers_router, agreements.agreements_router):
+        app.include_router(router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(health.router)
     app.include_router(login_pages.router)  # /login, /logout: browsers' sessions
     app.include_router(
