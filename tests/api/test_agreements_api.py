@@ -145,3 +145,9 @@ async def test_intake_refuses_bad_service_and_tags(
     answer = await api.post("/tickets", json={**TICKET, "customer": "acme", **fields})
     assert answer.status_code == 422, answer.text
     assert detail in answer.json()["detail"]
+
+
+async def test_ticket_list_refuses_an_odd_agreement_filter(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/tickets", params={"agreement": "x' OR 1=1"})
+    assert answer.status_code == 422
+    assert "agreement" in answer.json()["detail"]
