@@ -20,7 +20,7 @@ from slaflow.reports import GroupBy
 from starter import report_formats, reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses, responses
-from starter.reports_service import Period, ReportError
+from starter.reports_service import Period, ReportError, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 R = TypeVar("R")
@@ -45,6 +45,8 @@ To = Annotated[
     ),
 ]
 GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")]
+ScopeQuery = Annotated[Scope, Query()]
+"""`customer` and `agreement`: only that customer's or agreement's tickets."""
 TrendGroupBy = Annotated[
     GroupBy | None, Query(description="Split each week per group (not `week`); default none.")
 ]
@@ -77,12 +79,13 @@ def _run(compute: Callable[[], R]) -> R:
         raise HTTPException(422, detail=exc.message) from exc
 
 
-def _span(start: str | None, end: str | None, days: int) -> Period:
+def _span(start: str | None, end: str | None, days: int, scope: Scope) -> Period:
     return _run(
         lambda: reports_service.period(
             reports_service.parse_moment("from", start),
             reports_service.parse_moment("to", end),
             days=days,
+            scope=scope,
         )
     )
 
@@ -95,9 +98,14 @@ def _csv(report: report_formats.Report, name: str) -> CsvResponse:
 
 
 def _sla(
-    engine: EngineDep, settings: SettingsDep, start: From, end: To, group_by: GroupByQuery
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: Scope,
+    start: From,
+    end: To,
+    group_by: GroupByQuery,
 ) -> reports.SlaReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     return reports_service.sla(engine, span, group_by)
 
 
@@ -110,12 +118,13 @@ def _sla(
 def sla(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
 ) -> reports.SlaReport:
     """Per group of the tickets opened in [from, to), and for all of them (`totals`)."""
-    return _sla(engine, settings, start, end, group_by)
+    return _sla(engine, settings, scope, start, end, group_by)
 
 
 @router.get(
@@ -127,17 +136,23 @@ def sla(
 def sla_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
 ) -> CsvResponse:
-    return _csv(_sla(engine, settings, start, end, group_by), f"sla-by-{group_by.value}")
+    return _csv(_sla(engine, settings, scope, start, end, group_by), f"sla-by-{group_by.value}")
 
 
 def _trends(
-    engine: EngineDep, settings: SettingsDep, start: From, end: To, group_by: TrendGroupBy
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: Scope,
+    start: From,
+    end: To,
+    group_by: TrendGroupBy,
 ) -> reports.TrendsReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     return _run(lambda: reports_service.trends(engine, span, group_by))
 
 
@@ -150,13 +165,14 @@ def _trends(
 def trends(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
 ) -> reports.TrendsReport:
     """Whole ISO weeks (Monday 00:00 UTC) overlapping [from, to), each counting the tickets
     opened in it."""
-    return _trends(engine, settings, start, end, group_by)
+    return _trends(engine, settings, scope, start, end, group_by)
 
 
 @router.get(
@@ -168,11 +184,12 @@ def trends(
 def trends_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
 ) -> CsvResponse:
-    return _csv(_trends(engine, settings, start, end, group_by), "trends")
+    return _csv(_trends(engine, settings, scope, start, end, group_by), "trends")
 
 
 Threshold = Annotated[
@@ -189,12 +206,13 @@ Threshold = Annotated[
 def _deviations(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     group_by: GroupByQuery,
     threshold: Threshold,
 ) -> reports.DeviationsReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     drop = settings.report_deviation_drop if threshold is None else threshold
     return reports_service.deviations(engine, span, group_by, drop)
 
@@ -208,6 +226,7 @@ def _deviations(
 def deviations(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
@@ -215,7 +234,7 @@ def deviations(
 ) -> reports.DeviationsReport:
     """Compared with the period of the same length just before `from`; each deviation lists
     the tickets that breached the target."""
-    return _deviations(engine, settings, start, end, group_by, threshold)
+    return _deviations(engine, settings, scope, start, end, group_by, threshold)
 
 
 @router.get(
@@ -227,12 +246,13 @@ def deviations(
 def deviations_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     threshold: Threshold = None,
 ) -> CsvResponse:
-    report = _deviations(engine, settings, start, end, group_by, threshold)
+    report = _deviations(engine, settings, scope, start, end, group_by, threshold)
     return _csv(report, "deviations")
 
 
@@ -240,9 +260,9 @@ Top = Annotated[int, Query(ge=1, le=1000, description="Most escalated customers 
 
 
 def _escalations(
-    engine: EngineDep, settings: SettingsDep, start: From, end: To, top: Top
+    engine: EngineDep, settings: SettingsDep, scope: Scope, start: From, end: To, top: Top
 ) -> reports.EscalationReport:
-    return reports_service.escalations(engine, _span(start, end, settings.report_days), top)
+    return reports_service.escalations(engine, _span(start, end, settings.report_days, scope), top)
 
 
 @router.get(
@@ -252,9 +272,14 @@ def _escalations(
     responses=responses(401, 403, 422),
 )
 def escalations(
-    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: ScopeQuery,
+    start: From = None,
+    end: To = None,
+    top: Top = 10,
 ) -> reports.EscalationReport:
-    return _escalations(engine, settings, start, end, top)
+    return _escalations(engine, settings, scope, start, end, top)
 
 
 @router.get(
@@ -264,9 +289,14 @@ def escalations(
     responses=CSV,
 )
 def escalations_csv(
-    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: ScopeQuery,
+    start: From = None,
+    end: To = None,
+    top: Top = 10,
 ) -> CsvResponse:
-    return _csv(_escalations(engine, settings, start, end, top), "escalations")
+    return _csv(_escalations(engine, settings, scope, start, end, top), "escalations")
 
 
 QuickMinutes = Annotated[
@@ -292,12 +322,13 @@ Share = Annotated[
 def _pauses(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     quick_repause_minutes: QuickMinutes,
     paused_share: Share,
 ) -> reports.PauseAudit:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     quick = (
         settings.report_quick_repause
         if quick_repause_minutes is None
@@ -316,12 +347,13 @@ def _pauses(
 def pauses(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     quick_repause_minutes: QuickMinutes = None,
     paused_share: Share = None,
 ) -> reports.PauseAudit:
-    return _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+    return _pauses(engine, settings, scope, start, end, quick_repause_minutes, paused_share)
 
 
 @router.get(
@@ -333,10 +365,11 @@ def pauses(
 def pauses_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     quick_repause_minutes: QuickMinutes = None,
     paused_share: Share = None,
 ) -> CsvResponse:
-    report = _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+    report = _pauses(engine, settings, scope, start, end, quick_repause_minutes, paused_share)
     return _csv(report, "pauses")
