@@ -745,6 +745,9 @@ def amendment_propose(
     proposer: Annotated[str, typer.Option(help="Your email.")],
     rationale: Annotated[str, typer.Option()],
     amends_version: Annotated[int, typer.Option(help="The version this amends.")],
+    agreement_id: Annotated[
+        str, typer.Option("--agreement", help="The agreement it amends (its id).")
+    ] = "default",
     effective: Annotated[
         datetime | None, typer.Option(help="When it takes effect; default: on sign-off.")
     ] = None,
@@ -790,6 +793,7 @@ def amendment_propose(
                 "deadline": aware(deadline),
                 "effective_from": aware(effective) if effective else None,
                 "moves_open_tickets": moves_open_tickets,
+                "agreement_id": agreement_id,
                 "amends_version": amends_version,
                 "remind_every": remind_every,
             }
