@@ -82,10 +82,12 @@ class Scope(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     customer: str | None = Field(
-        None, min_length=1, max_length=200, description="Only this customer's tickets."
+        None, max_length=200, description="Only this customer's tickets; empty: everyone's."
     )
     agreement: str | None = Field(
-        None, pattern=SLUG_PATTERN, description="Only tickets under this agreement."
+        None,
+        pattern=f"^$|{SLUG_PATTERN}",
+        description="Only tickets under this agreement (its id); empty: every agreement.",
     )
 
     @field_validator("customer", "agreement", mode="before")

@@ -125,4 +125,5 @@ def test_a_bad_scope_is_refused_naming_the_field() -> None:
         Scope(agreement="Not A Slug")
     with pytest.raises(ValueError, match="customer"):
         Scope(customer="x" * 201)
+    assert Scope(customer="", agreement="") == Scope()
     assert Scope.model_validate({"customer": "", "agreement": ""}) == Scope()
