@@ -48,3 +48,18 @@ async def test_each_customers_ticket_runs_under_its_agreement_and_lists_by_it(
     explained = (await api.get(f"/tickets/{views['globex']['ticket_id']}/explain")).json()
     assert explained["agreement_id"] == f"globex-{tag}"
     assert explained["agreement_rule"] == "the customer's agreement (no conditions)"
+    board = await api.get("/board", params={"agreement": f"acme-{tag}"})
+    assert board.status_code == 200, board.text
+    assert [t["ticket_id"] for t in board.json()["tickets"]] == [views["acme"]["ticket_id"]]
+    assert f"SlaAgreement = 'acme-{tag}'" in board.json()["query"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"agreement": "x' OR 'a'='a"}, {"agreement": "ACME"}, {"customer": ""}]
+)
+async def test_the_board_refuses_odd_filters(
+    api: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    answer = await api.get("/board", params=params)
+    assert answer.status_code == 422
+    assert next(iter(params)) in answer.json()["detail"]
