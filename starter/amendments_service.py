@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import agreement_store
+from slaflow.agreement import Agreement
 from slaflow.amendments import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
@@ -131,6 +132,7 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
         base = agreement_store.version(engine, proposal.amends_version, proposal.agreement_id)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
+    _signatories_are_parties(proposal, agreement_store.agreement_of(base))
     try:
         return with_changes_applied(proposal, agreement_store.agreement_of(base))
     except ValidationError as exc:
@@ -138,6 +140,19 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
             "changes." + ".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors()
         )
         raise ProposalRefused(problems) from exc
+
+
+def _signatories_are_parties(proposal: AmendmentProposal, base: Agreement) -> None:
+    """Signatories come from the amended agreement's parties, when it names any."""
+    parties = {p.email.lower() for p in base.parties}
+    if not parties:
+        return
+    for i, signatory in enumerate(proposal.signatories):
+        if signatory.email.lower() not in parties:
+            raise ProposalRefused(
+                f"signatories.{i}.email: {signatory.email} is not a party of agreement "
+                f"{proposal.agreement_id} (parties: {', '.join(sorted(parties))})"
+            )
 
 
 async def propose(

@@ -151,3 +151,27 @@ async def test_ticket_list_refuses_an_odd_agreement_filter(api: httpx.AsyncClien
     answer = await api.get("/tickets", params={"agreement": "x' OR 1=1"})
     assert answer.status_code == 422
     assert "agreement" in answer.json()["detail"]
+
+
+async def test_an_amendment_of_a_customer_agreement_is_signed_by_its_parties(
+    api: httpx.AsyncClient,
+) -> None:
+    acme = (await api.get("/agreements/acme-gold")).json()["version"]["document"]
+    body = {
+        "amendment_id": "A-acme-1",
+        "proposer": "pat@example.com",
+        "agreement": acme,
+        "rationale": "faster P1",
+        "signatories": [{"name": "Eve", "role": "customer", "email": "eve@elsewhere.example"}],
+        "deadline": "2999-01-01T00:00:00Z",
+        "agreement_id": "acme-gold",
+        "amends_version": 1,
+    }
+    answer = await api.post("/amendments", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith(
+        "signatories.0.email: eve@elsewhere.example is not a party of agreement acme-gold"
+    )
+    missing = await api.post("/amendments", json={**body, "agreement_id": "acme-silver"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"] == "agreement_id: agreement 'acme-silver' does not exist"
