@@ -1,4 +1,4 @@
-"""Revision 0005: a single-agreement database becomes the agreement `default`, and running
+"""Revision 0013: a single-agreement database becomes the agreement `default`, and running
 tickets keep the version numbers they pinned."""
 
 from __future__ import annotations
@@ -12,8 +12,17 @@ from tests.activities.test_migrations import empty_engine  # noqa: F401  (the fi
 from tests.factories import make_agreement
 
 
-def _seed_0004(engine: Engine) -> None:
-    schema.upgrade(engine, "0004")
+def _below() -> str:
+    """The revision 0013 follows (whichever that is after merges)."""
+    script = schema.ScriptDirectory.from_config(schema.alembic_config())
+    below = script.get_revision("0013").down_revision
+    assert isinstance(below, str)
+    return below
+
+
+def _seed_before(engine: Engine) -> None:
+    """Today's single-agreement schema with two versions and an amendment's commit record."""
+    schema.upgrade(engine, _below())
     now = datetime(2026, 11, 1, tzinfo=UTC)
     doc = make_agreement().model_dump_json()
     with engine.begin() as connection:
@@ -39,7 +48,7 @@ def _seed_0004(engine: Engine) -> None:
 def test_the_single_agreement_becomes_the_default_agreement(
     empty_engine: Engine,  # noqa: F811
 ) -> None:
-    _seed_0004(empty_engine)
+    _seed_before(empty_engine)
     schema.upgrade(empty_engine)
     assert schema.drift(empty_engine, strict=True) == []
     rows = agreement_store.agreements(empty_engine)
@@ -55,7 +64,7 @@ def test_the_single_agreement_becomes_the_default_agreement(
 def test_after_the_upgrade_another_agreement_numbers_from_one(
     empty_engine: Engine,  # noqa: F811
 ) -> None:
-    _seed_0004(empty_engine)
+    _seed_before(empty_engine)
     schema.upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(

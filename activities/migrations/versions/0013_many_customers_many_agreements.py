@@ -3,7 +3,7 @@
 The existing agreement chain becomes the agreement `default` (it covered every customer, so
 tickets of every customer keep getting it); running tickets keep their pinned version numbers.
 
-Revision ID: 0005
+Revision ID: 0013
 Revises: 0004
 Create Date: 2026-12-02 14:50:00
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
+revision: str = "0013"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -45,7 +45,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_agreements_customer_id"), ["customer_id"])
     op.execute(
         "INSERT INTO agreements (id, customer_id, is_default, rules, source, created_at) "
-        "SELECT 'default', NULL, true, '[]', 'migration 0005', CURRENT_TIMESTAMP "
+        "SELECT 'default', NULL, true, '[]', 'migration 0013', CURRENT_TIMESTAMP "
         "WHERE EXISTS (SELECT 1 FROM agreement_versions)"
     )
     for table, number in _KEYED:
@@ -79,7 +79,7 @@ def _primary_key(table: str, columns: list[str]) -> None:
 
 
 def downgrade() -> None:
-    """Keeps the default agreement's chain only: other agreements cannot exist below 0005."""
+    """Keeps the default agreement's chain only: other agreements cannot exist below 0013."""
     with op.batch_alter_table("ticket_facts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ticket_facts_agreement_id"))
         batch_op.drop_column("measured")
