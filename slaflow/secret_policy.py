@@ -161,7 +161,7 @@ def problem(secret: Secret, process: Process | None) -> str | None:
         return f"{secret.variable} is not set; {secret.how}" if needed else None
     if secret.value.strip() in SHIPPED_SECRETS:
         return f"{secret.variable} is a value published in slaflow's repository; {secret.how}"
-    if len(secret.value) < secret.min_length:
+    if len(secret.value.strip()) < secret.min_length:
         return f"{secret.variable} is shorter than {secret.min_length} characters; {secret.how}"
     return None
 

@@ -158,9 +158,15 @@ def mail_to(mail_dir: Path, address: str, ticket_id: str) -> bool:
 
 
 def slack_is_signed_with_the_stacks_own_secret(stack: Stack) -> None:
-    """The stand-in's /sla reaches the API (both got the secret made in the data dir); the same
-    command signed with the secret slaflow used to ship is refused (issue 23)."""
+    """The worker's page reaches the stand-in and the stand-in's /sla reaches the API (all got
+    the secrets made in the data dir); /sla signed with the secret slaflow used to ship is
+    refused (issue 23)."""
     standin = f"http://127.0.0.1:{stack.env['SLAFLOW_SLACK_STANDIN_PORT']}"
+    wait_for(  # the worker's bot token is the one the stand-in was given
+        lambda: "STACK-1" in httpx.get(f"{standin}/_standin/messages", timeout=10).text,
+        30,
+        "the first page in the Slack stand-in",
+    )
     ran = httpx.post(f"{standin}/_standin/command", json={"text": "STACK-1"}, timeout=30)
     assert ran.status_code == 200, ran.text
     assert ran.json()["status"] == 200 and "STACK-1" in ran.json()["body"]["text"], ran.text

@@ -161,6 +161,11 @@ def test_a_short_value_is_refused_and_the_minimum_is_enough(
     assert secret_problems(strong(**_with(template, secrets.token_hex(least)[:least]))) == []
 
 
+def test_blanks_do_not_count_towards_the_length() -> None:
+    blank = refusal(strong(session_secret=" " * 64), "api")
+    assert blank.startswith(f"{PREFIX}SLAFLOW_SESSION_SECRET is shorter than 32 characters")
+
+
 def test_every_problem_gets_its_own_line() -> None:
     message = refusal(strong(slack_bot_token="", session_secret="short"), "api")
     assert message.splitlines() == [
