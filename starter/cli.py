@@ -26,6 +26,7 @@ from temporalio.client import Client
 import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
+from slaflow.secret_policy import InsecureSettings, refuse_weak_secrets
 from slaflow.settings import get_settings
 from slaflow.tickets import (
     Acknowledge,
@@ -260,6 +261,11 @@ def api(
 
     settings = get_settings()
     configure_logging(settings)
+    try:
+        refuse_weak_secrets(settings, "api")
+    except InsecureSettings as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     uvicorn.run(
         "starter.api.main:create_app",
         factory=True,

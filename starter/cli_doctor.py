@@ -14,8 +14,8 @@ from slaflow.settings import get_settings
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
-    """Check Temporal, namespace, search attributes, database schema, SMTP and Slack; exit 1
-    if anything fails."""
+    """Check production's secrets, Temporal, namespace, search attributes, database schema, SMTP
+    and Slack; exit 1 if anything fails."""
     from starter.doctor import diagnose
 
     findings = asyncio.run(diagnose(get_settings()))

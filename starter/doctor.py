@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
+from slaflow.secret_policy import secret_problems
 from slaflow.settings import Settings
 from starter.temporal_client import connect
 
@@ -179,10 +180,25 @@ async def check_slack(settings: Settings) -> Finding:
     return Finding("slack", True, f"{where}: authenticated as {user} in {team}")
 
 
+def check_secrets(settings: Settings) -> Finding:
+    """Production's secrets as the API and worker judge them at start (slaflow.secret_policy)."""
+    if settings.environment != "production":
+        return Finding(
+            "secrets",
+            True,
+            "not checked in development (SLAFLOW_ENVIRONMENT=production refuses missing, "
+            "published or short secrets)",
+        )
+    problems = secret_problems(settings)
+    if problems:
+        return Finding("secrets", False, "; ".join(problems))
+    return Finding("secrets", True, "every secret is set, unpublished and long enough")
+
+
 async def diagnose(settings: Settings) -> list[Finding]:
     """Every check, in the order a start-up needs them."""
     temporal, client = await check_temporal(settings)
-    findings = [temporal]
+    findings = [check_secrets(settings), temporal]
     if client is None:
         findings += [
             Finding(name, False, "not checked: Temporal is not reachable")

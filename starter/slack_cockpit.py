@@ -194,6 +194,8 @@ def check_slack_signature(
 ) -> tuple[str, int]:
     """The signature and timestamp of a request Slack signed within 5 minutes of now; raises
     `SlackRequestRejected` otherwise. Whether it is new is the replay guard's question."""
+    if not signing_secret:  # an empty key is a known one: nothing can be verified with it
+        raise SlackRequestRejected("no Slack signing secret is configured")
     timestamp = headers.get("x-slack-request-timestamp")
     signature = headers.get("x-slack-signature")
     if not timestamp or not signature:

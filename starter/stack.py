@@ -40,6 +40,7 @@ from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
 from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
+from starter.dev_secrets import dev_secrets, with_dev_secrets
 from starter.dev_token import dev_admin_token, dev_token_path, read_dev_admin_token, with_dev_token
 from starter.temporal_client import connect
 
@@ -281,6 +282,7 @@ class Stack:
         self.mailbox = Mailbox(settings.data_dir / "mail", host=HOST, port=settings.smtp_port)
         await asyncio.to_thread(self.mailbox.start)
         public = settings.public_url.rstrip("/")
+        app_token = settings.slack_app_token  # made by with_dev_secrets unless the user set one
         self.slack = SlackStandin(
             settings.slack_signing_secret.get_secret_value(),
             settings.slack_bot_token.get_secret_value(),
@@ -288,6 +290,7 @@ class Stack:
             port=settings.slack_standin_port,
             interaction_url=f"{public}/slack/interactions",
             command_url=f"{public}/slack/commands",
+            app_token=app_token.get_secret_value() if app_token else "",
         )
         for contact in await asyncio.to_thread(matrix_contacts, settings):
             if contact.slack_user_id:
@@ -439,6 +442,7 @@ def run_stack(settings: Settings, *, agreement: str | None = None) -> int:
     effective, env = stack_settings(settings, path)
     effective.data_dir.mkdir(parents=True, exist_ok=True)
     effective, env = with_dev_token(effective, env, dev_admin_token(effective.data_dir))
+    effective, env = with_dev_secrets(effective, env, dev_secrets(effective.data_dir))
     try:
         say(prepare_database(effective))
     except (AgreementFileError, SchemaNotCurrent) as exc:

@@ -14,10 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from standins.slack_api import sign_request
+from starter.dev_secrets import read_dev_secrets
 from starter.dev_token import read_dev_admin_token
 
 pytestmark = pytest.mark.integration
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.integration
 SLAFLOW = Path(sys.executable).parent / "slaflow"
 STOP_WITHIN = 60.0  # the worker's graceful shutdown (30 s by default) plus a margin
 LEAD = "lea.lead@example.com"  # the demo agreement's team lead
+OLD_DEFAULT_SECRET = "local-signing-secret"  # what slaflow signed Slack requests with before
 
 
 def free_port() -> int:
@@ -153,6 +157,32 @@ def mail_to(mail_dir: Path, address: str, ticket_id: str) -> bool:
     return False
 
 
+def slack_is_signed_with_the_stacks_own_secret(stack: Stack) -> None:
+    """The worker's page reaches the stand-in and the stand-in's /sla reaches the API (all got
+    the secrets made in the data dir); /sla signed with the secret slaflow used to ship is
+    refused (issue 23)."""
+    standin = f"http://127.0.0.1:{stack.env['SLAFLOW_SLACK_STANDIN_PORT']}"
+    wait_for(  # the worker's bot token is the one the stand-in was given
+        lambda: "STACK-1" in httpx.get(f"{standin}/_standin/messages", timeout=10).text,
+        30,
+        "the first page in the Slack stand-in",
+    )
+    ran = httpx.post(f"{standin}/_standin/command", json={"text": "STACK-1"}, timeout=30)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["status"] == 200 and "STACK-1" in ran.json()["body"]["text"], ran.text
+    made = read_dev_secrets(stack.data_dir)["slack_signing_secret"]
+    assert made != OLD_DEFAULT_SECRET
+    form = urlencode({"command": "/sla", "text": "STACK-1", "user_id": "U1"}).encode()
+    for secret, expected in ((OLD_DEFAULT_SECRET, 401), (made, 200)):
+        answer = httpx.post(
+            f"{stack.url}/slack/commands",
+            content=form,
+            headers=sign_request(secret, form),
+            timeout=30,
+        )
+        assert answer.status_code == expected, answer.text
+
+
 def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     stack.start()
     ticket = {
@@ -166,6 +196,7 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     assert httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30).status_code == 401
     opened = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert opened.status_code == 201, opened.text
+    slack_is_signed_with_the_stacks_own_secret(stack)
     token = stack.headers["Authorization"].removeprefix("Bearer ")
     whole_log = stack.data_dir.parent / "stack.log"
     wait_for(

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slaflow.roles import Role
+from slaflow.secret_policy import refuse_weak_secrets
 from slaflow.settings import Settings, get_settings
 from starter.api import errors, metrics
 from starter.api.auth import AUTH_ERRORS, requires
@@ -64,6 +65,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_weak_secrets(settings, "api")  # `slaflow api` says so in one line before this
     app = FastAPI(
         title="slaflow",
         version="0.1.0",
