@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import agreement_store
+from activities.tables import AgreementVersionRow
 from slaflow.amendments import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
@@ -65,6 +66,13 @@ class ProposalRefused(TicketError):
     """A proposal that is well-formed but cannot start (deadline past, unknown version)."""
 
     http_status = 422
+
+
+class StaleProposal(TicketError):
+    """A proposal against a version that is no longer the latest: it could never be signed
+    into force, since committing refuses it, so it is refused before anyone is asked."""
+
+    http_status = 409
 
 
 class AmendmentExists(TicketError):
@@ -127,6 +135,9 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
         base = agreement_store.version(engine, proposal.amends_version)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
+    latest = agreement_store.latest_version(engine)
+    if latest.number != proposal.amends_version:
+        raise StaleProposal(stale_message(proposal.amends_version, latest, now))
     try:
         return with_changes_applied(proposal, agreement_store.agreement_of(base))
     except ValidationError as exc:
@@ -134,6 +145,16 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
             "changes." + ".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors()
         )
         raise ProposalRefused(problems) from exc
+
+
+def stale_message(amends: int, latest: AgreementVersionRow, now: datetime) -> str:
+    """'amends_version: version 1 is not the latest; version 2 is (in force since ...)'."""
+    since = latest.effective_from.isoformat(timespec="seconds")
+    status = f"in force since {since}" if latest.effective_from <= now else f"takes effect {since}"
+    return (
+        f"amends_version: version {amends} is not the latest agreement version; version "
+        f"{latest.number} is ({status}); propose against {latest.number}"
+    )
 
 
 async def propose(

@@ -96,3 +96,22 @@ async def test_openapi_lists_the_amendment_routes(api: httpx.AsyncClient) -> Non
         "/amendments/{amendment_id}",
         "/amendments/{amendment_id}/approve",
     } <= set(paths)
+
+
+async def test_a_proposal_against_a_stale_version_is_409_naming_the_latest(
+    api: httpx.AsyncClient,
+) -> None:
+    from activities import agreement_store
+    from tests.factories import make_agreement
+
+    engine = app_state(api._transport.app).engine  # type: ignore[attr-defined]
+    effective = datetime.now(UTC) - timedelta(minutes=1)
+    agreement_store.add_version(
+        engine, make_agreement(**agreement_doc()), effective_from=effective, source="test"
+    )
+    answer = await api.post("/amendments", json=proposal(amends_version=1))
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("amends_version: version 1 is not the latest agreement version; ")
+    assert "version 2 is (in force since " in detail
+    assert detail.endswith("propose against 2")

@@ -41,7 +41,10 @@ DECISION_RESPONSES = responses(400, 404, 409, 422, 503, 504)
     summary="Propose an amendment",
     responses={
         201: {"description": "Started: signatories are asked once its impact is computed."},
-        409: {"description": "An amendment with this id already exists."},
+        409: {
+            "description": "An amendment with this id already exists, or the version it "
+            "amends is no longer the latest (the detail names the latest)."
+        },
         **responses(400, 422, 503, 504),
     },
 )
