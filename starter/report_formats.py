@@ -138,7 +138,8 @@ def format_moment(value: datetime) -> str:
 
 
 def _period(report: Report) -> str:
-    return f"{format_moment(report.start)} to {format_moment(report.end)} UTC (by opened_at, end excluded)"
+    span = f"{format_moment(report.start)} to {format_moment(report.end)} UTC"
+    return f"{span} (by opened_at, end excluded)"
 
 
 def _sla_row(g: GroupFigures) -> list[str]:
