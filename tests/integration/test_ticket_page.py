@@ -14,6 +14,7 @@ from slaflow.roles import Role
 from slaflow.settings import Settings
 from starter.api.main import create_app
 from tests.api_support import TOKENS, auth_headers
+from tests.integration.conftest import eventually
 
 BASE = "http://slaflow.test"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -133,6 +134,14 @@ async def test_acknowledge_says_the_first_response_clock_still_runs_then_respond
     first = next(t for t in state["targets"] if t["kind"] == "first_response")
     assert first["met_at"] is not None
     assert any(e["kind"] == "responded" and e["detail"] == "called back" for e in state["events"])
+
+    async def slack_lines() -> list[str] | None:
+        events = (await _state(api, opened))["events"]
+        lines = [e["detail"] for e in events if e["detail"].startswith("slack ")]
+        return lines if len(lines) >= 3 else None  # the new ticket and two thread replies
+
+    for line in await eventually(slack_lines, what="Slack thread replies in the history"):
+        assert re.fullmatch(r"slack \w+ to #agents", line), line  # the name, never Slack's id
 
 
 async def test_pause_resume_assign_escalate_and_resolve_from_the_page(
