@@ -243,6 +243,24 @@ def run(
 
 
 @app.command()
+def demo(
+    watch: Annotated[
+        float, typer.Option(help="Seconds to watch the tickets warn and escalate afterwards.")
+    ] = 120,
+) -> None:
+    """Play a scripted scenario against the running `slaflow run` (same data dir): tickets of
+    every priority, an acknowledgement, a response, a pause, escalations, a signed amendment."""
+    from starter.demo import DemoError, run_demo
+
+    try:
+        run_demo(get_settings(), watch_seconds=watch, say=typer.echo)
+    except DemoError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("stopped watching; the tickets go on in the stack")
+
+
+@app.command()
 def worker() -> None:
     """Run a worker on the task queue until SIGINT/SIGTERM."""
     from worker import main

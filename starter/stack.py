@@ -17,6 +17,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.dev_token import dev_admin_token, dev_token_path, read_dev_admin_token, with_dev_token
+from starter.stack_record import read_record, remove_record, write_record
 from starter.temporal_client import connect
 
 HOST = "127.0.0.1"
@@ -343,6 +345,7 @@ class Stack:
             else:
                 starting.result()  # raises StackError
                 say(banner(self.settings))
+                write_record(self.settings.data_dir, self.api_url, self.env)
                 exits = {asyncio.ensure_future(c.process.wait()): c for c in self.children}
                 done, _ = await asyncio.wait({stopped, *exits}, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -357,6 +360,7 @@ class Stack:
             code = 1
         finally:
             stopped.cancel()
+            remove_record(self.settings.data_dir)
             await self.shutdown()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -412,11 +416,21 @@ def prepare_database(settings: Settings) -> str:
         engine.dispose()
     line = f"agreement: version {in_force.number} in force ({in_force.source})"
     if seeded.source != f"file:{settings.agreement_file}":
-        line += (
-            f"\n  note: version 1 was seeded earlier from {seeded.source.removeprefix('file:')};"
-            f" {settings.agreement_file.name} applies to a fresh data dir only"
-        )
+        line += "\n" + kept_agreement_note(settings, seeded.source, in_force.number)
     return line
+
+
+def kept_agreement_note(settings: Settings, seeded_from: str, in_force: int) -> str:
+    """Why the agreement file given was not loaded, and the two ways to get it in force."""
+    given = settings.agreement_file
+    return (
+        f"  note: this data dir already holds an agreement (version 1 from "
+        f"{seeded_from.removeprefix('file:')}), so {given.name} was not loaded.\n"
+        f"    To start over with it: stop slaflow, delete {settings.data_dir} (tickets, mail "
+        "and the database go with it; `make clean` does this for .slaflow), run again.\n"
+        "    To change the terms and keep the tickets: `slaflow amendment propose "
+        f"{given} --amends-version {in_force} ...` (README, Amendments)."
+    )
 
 
 def matrix_contacts(settings: Settings) -> list[Contact]:
@@ -433,11 +447,57 @@ def matrix_contacts(settings: Settings) -> list[Contact]:
     return [contact for policy in matrix.tiers for contact in policy.contacts]
 
 
+def stack_ports(settings: Settings) -> dict[str, int]:
+    """The ports the stack must bind on 127.0.0.1, by what binds them."""
+    return {
+        "Temporal": _port(settings.temporal_address, 7233),
+        "Temporal UI": urlsplit(settings.temporal_ui_url).port or 8233,
+        "API": settings.api_port,
+        "mailbox": settings.smtp_port,
+        "Slack stand-in": settings.slack_standin_port,
+    }
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def why_not_start(settings: Settings) -> str | None:
+    """One line saying why the stack cannot start here, or None: a stack already running on
+    this data dir, or ports another program holds."""
+    running = read_record(settings.data_dir)
+    if running is not None:
+        return (
+            f"slaflow is already running on {settings.data_dir} (pid {running.pid}, API at "
+            f"{running.api_url}); use it, or stop it (Ctrl-C in its terminal) first"
+        )
+    taken = [
+        f"{port} ({name})" for name, port in stack_ports(settings).items() if port_in_use(port)
+    ]
+    if taken:
+        return (
+            f"port {', '.join(taken)} on {HOST} already in use: is slaflow already running "
+            "from another data dir, or another program? Stop it, or choose other ports "
+            "(SLAFLOW_API_PORT, SLAFLOW_TEMPORAL_ADDRESS, ...)"
+        )
+    return None
+
+
 def run_stack(settings: Settings, *, agreement: str | None = None) -> int:
     """Run until Ctrl-C or SIGTERM; the exit code is 0 unless something failed."""
     path = agreement_file(agreement, settings)
     effective, env = stack_settings(settings, path)
     effective.data_dir.mkdir(parents=True, exist_ok=True)
+    refusal = why_not_start(effective)
+    if refusal is not None:
+        say(f"error: {refusal}")
+        return 1
     effective, env = with_dev_token(effective, env, dev_admin_token(effective.data_dir))
     try:
         say(prepare_database(effective))
