@@ -344,7 +344,8 @@ class Stack:
                     await starting
             else:
                 starting.result()  # raises StackError
-                say(banner(self.settings))
+                bound = await asyncio.to_thread(bound_metrics, self.settings)
+                say(banner(self.settings, bound=bound))
                 write_record(self.settings.data_dir, self.api_url, self.env)
                 exits = {asyncio.ensure_future(c.process.wait()): c for c in self.children}
                 done, _ = await asyncio.wait({stopped, *exits}, return_when=asyncio.FIRST_COMPLETED)
@@ -368,41 +369,54 @@ class Stack:
         return code
 
 
-def banner(settings: Settings) -> str:
+def listening(port: int, host: str = HOST) -> bool:
+    """Whether something accepts connections on host:port (the metrics endpoints are bound
+    by the worker, which only logs a warning when it cannot)."""
+    if not port:
+        return False
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+def banner(settings: Settings, *, bound: dict[str, int] | None = None) -> str:
+    """What a newcomer needs, short enough to stay on screen: where to look, the token, and
+    one command to try. Metrics ports appear only when something is listening on them."""
     api = f"http://{HOST}:{settings.api_port}"
     token = read_dev_admin_token(settings.data_dir) or "<token>"
-    json_header = f"-H 'Authorization: Bearer {token}' -H 'content-type: application/json'"
     ticket = (
         '{"ticket_id":"T-1","customer":"Demo Customer Ltd","subject":"Checkout is down",'
         '"priority":"P1","channel":"phone","requester_email":"ops@customer.example"}'
     )
-    return "\n".join(
-        [
-            "",
-            f"slaflow is running (Ctrl-C stops it; state is kept in {settings.data_dir})",
-            "",
-            f"  API docs        {api}/docs",
-            f"  Temporal UI     {settings.temporal_ui_url}",
-            f"  Slack stand-in  http://{HOST}:{settings.slack_standin_port}/",
-            f"  Mailbox         {settings.data_dir / 'mail'} (SMTP {HOST}:{settings.smtp_port};"
-            " `slaflow mail list`)",
-            f"  Temporal log    {settings.data_dir / 'logs' / 'temporal.log'}",
-            f"  Metrics         {api}/metrics (manager token);"
-            f" worker :{settings.worker_metrics_port}, Temporal SDK"
-            f" :{settings.temporal_metrics_port} on {HOST}",
-            f"  Dashboard       {api}/dashboard (log in with the admin token below)",
-            "",
-            f"Development admin token (kept in {dev_token_path(settings.data_dir)}):",
-            f"  {token}",
-            "",
-            "Try it:",
-            f"  curl -s -X POST {api}/tickets {json_header} -d '{ticket}'",
-            f"  curl -s -H 'Authorization: Bearer {token}' {api}/tickets/T-1",
-            f"  curl -s -X POST {api}/tickets/T-1/acknowledge {json_header}"
-            ' -d \'{"actor":"Alice Agent"}\'',
-            "",
-        ]
-    )
+    metrics = ", ".join(f"{name} :{port}" for name, port in (bound or {}).items())
+    lines = [
+        "",
+        f"slaflow is running (Ctrl-C stops it; state is kept in {settings.data_dir})",
+        f"  Dashboard       {api}/dashboard   (log in with the admin token below)",
+        f"  API docs        {api}/docs",
+        f"  Slack stand-in  http://{HOST}:{settings.slack_standin_port}/",
+        f"  Mailbox         `slaflow mail list` (SMTP {HOST}:{settings.smtp_port})",
+        f"  Temporal UI     {settings.temporal_ui_url}",
+    ]
+    if metrics:
+        lines.append(f"  Metrics         {api}/metrics; worker {metrics} on {HOST}")
+    lines += [
+        f"  Logs            {settings.data_dir / 'logs'}",
+        f"  Admin token     {token}   (kept in {dev_token_path(settings.data_dir)})",
+        "Watch a scripted scenario: `slaflow demo` in another terminal. Or open a ticket:",
+        f"  curl -s -X POST {api}/tickets -H 'Authorization: Bearer {token}' "
+        f"-H 'content-type: application/json' -d '{ticket}'",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def bound_metrics(settings: Settings) -> dict[str, int]:
+    ports = {
+        "slaflow": settings.worker_metrics_port,
+        "Temporal SDK": settings.temporal_metrics_port,
+    }
+    return {name: port for name, port in ports.items() if listening(port)}
 
 
 def prepare_database(settings: Settings) -> str:
