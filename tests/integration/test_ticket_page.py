@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from slaflow.roles import Role
 from slaflow.settings import Settings
+from slaflow.ticket_actions import ACTIONS
 from starter.api.main import create_app
 from tests.api_support import TOKENS, auth_headers
 from tests.integration.conftest import eventually
@@ -258,3 +263,26 @@ async def test_unknown_tickets_and_odd_ids_are_4xx(agent: httpx.AsyncClient) -> 
     page = await agent.get("/tickets/%3Cscript%3E", headers=HTML)
     assert 400 <= page.status_code < 500
     assert page.headers["content-type"] == "application/json"
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ticket=st.one_of(st.just("known"), st.text(max_size=80)),
+    action=st.one_of(st.sampled_from(ACTIONS), st.text(max_size=40)),
+    form=st.dictionaries(
+        st.sampled_from(["assignee", "note", "reason", "status", "text", "actor", "x"]),
+        st.text(max_size=300),
+        max_size=6,
+    ),
+)
+async def test_no_form_post_gets_a_5xx(
+    agent: httpx.AsyncClient, opened: str, ticket: str, action: str, form: dict[str, str]
+) -> None:
+    ticket_id = opened if ticket == "known" else quote(ticket, safe="")
+    path = f"/tickets/{ticket_id}/actions/{quote(action, safe='')}"
+    answer = await agent.post(path, data=form, headers=SAME_SITE)
+    assert answer.status_code < 500, (path, form, answer.status_code, answer.text[:300])
+    page = await agent.get(f"/tickets/{ticket_id}", headers=HTML)
+    assert page.status_code < 500, (ticket_id, page.status_code)
