@@ -41,6 +41,8 @@ from slaflow.amendments import (
     AmendmentProposal,
     AmendmentStatus,
     AmendmentView,
+    Approve,
+    Revise,
     command_name,
     with_changes_applied,
     workflow_id_for,
@@ -186,8 +188,37 @@ async def get_amendment(client: Client, amendment_id: str) -> AmendmentView:
     return await _answered(amendment_id, handle.query(STATE_QUERY, result_type=AmendmentView))
 
 
-async def decide(client: Client, amendment_id: str, command: AmendmentCommand) -> AmendmentView:
-    """Run one decision as an update; a refusal raises `CommandRefused` saying why."""
+STALE_CHECKED = (Approve, Revise)
+"""Decisions that only make sense while the amended version is the latest (a rejection, a
+request for changes and a withdrawal still may close or settle a stale amendment)."""
+
+
+async def refuse_if_stale(client: Client, engine: Engine, amendment_id: str) -> None:
+    """Refuse (409) a signature or revision of an open amendment whose base version is no
+    longer the latest: committing would refuse it anyway, so nobody signs for nothing."""
+    view = await get_amendment(client, amendment_id)
+    if view.status.closed:
+        return  # the workflow's validator says why it is closed
+    latest = await asyncio.to_thread(agreement_store.latest_version, engine)
+    if latest.number != view.amends_version:
+        raise CommandRefused(
+            f"amendment {amendment_id} amends version {view.amends_version}, but version "
+            f"{latest.number} is now the latest; it can no longer take effect: withdraw it "
+            f"and propose it again against {latest.number}"
+        )
+
+
+async def decide(
+    client: Client,
+    amendment_id: str,
+    command: AmendmentCommand,
+    *,
+    engine: Engine | None = None,
+) -> AmendmentView:
+    """Run one decision as an update; a refusal raises `CommandRefused` saying why. With the
+    `engine`, an approval or revision of a stale amendment is refused before it is sent."""
+    if engine is not None and isinstance(command, STALE_CHECKED):
+        await refuse_if_stale(client, engine, amendment_id)
     handle = client.get_workflow_handle(workflow_id_for(amendment_id))
     try:
         return await _answered(

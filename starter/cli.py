@@ -820,7 +820,13 @@ def amendment_list(
 def _amendment_decision(amendment_id: str, command: Any, as_json: bool) -> None:
     from starter import amendments_service
 
-    view = with_temporal(lambda c: amendments_service.decide(c, amendment_id, command))
+    engine = _prepared_engine()
+    try:
+        view = with_temporal(
+            lambda c: amendments_service.decide(c, amendment_id, command, engine=engine)
+        )
+    finally:
+        engine.dispose()
     _show_amendment(view, as_json)
 
 

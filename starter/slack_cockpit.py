@@ -570,6 +570,7 @@ class SlackCockpit:
     ) -> None:
         self.settings = settings
         self.temporal = temporal
+        self.engine = engine
         self.agreements = AgreementVersions(engine)
         self.replay_guard: SignatureStore = (
             DatabaseReplayGuard(engine)
@@ -746,7 +747,9 @@ class SlackCockpit:
         """Run the decision as the clicker's Slack user id; tell them the workflow's verdict."""
         try:
             command = build_amendment_command(action, to.user_id, text)
-            after = await decide_amendment(await self.temporal(), amendment_id, command)
+            after = await decide_amendment(
+                await self.temporal(), amendment_id, command, engine=self.engine
+            )
         except CommandRefused as exc:
             await self.reply(to, f"refused: {exc.message}")
         except TicketError as exc:

@@ -89,9 +89,12 @@ async def get_amendment(amendment_id: AmendmentId, temporal: TemporalDep) -> Ame
 
 
 async def _decide(
-    temporal: TemporalDep, amendment_id: str, command: AmendmentCommand
+    temporal: TemporalDep,
+    amendment_id: str,
+    command: AmendmentCommand,
+    engine: EngineDep | None = None,
 ) -> AmendmentView:
-    return await service.decide(await temporal.client(), amendment_id, command)
+    return await service.decide(await temporal.client(), amendment_id, command, engine=engine)
 
 
 @router.post(
@@ -101,9 +104,10 @@ async def _decide(
     responses=DECISION_RESPONSES,
 )
 async def approve(
-    amendment_id: AmendmentId, command: Approve, temporal: TemporalDep
+    amendment_id: AmendmentId, command: Approve, temporal: TemporalDep, engine: EngineDep
 ) -> AmendmentView:
-    return await _decide(temporal, amendment_id, command)
+    """Refused (409) when the amended version is no longer the latest."""
+    return await _decide(temporal, amendment_id, command, engine)
 
 
 @router.post(
@@ -137,9 +141,10 @@ async def request_changes(
     responses=DECISION_RESPONSES,
 )
 async def revise(
-    amendment_id: AmendmentId, command: Revise, temporal: TemporalDep
+    amendment_id: AmendmentId, command: Revise, temporal: TemporalDep, engine: EngineDep
 ) -> AmendmentView:
-    return await _decide(temporal, amendment_id, command)
+    """Refused (409) when the amended version is no longer the latest."""
+    return await _decide(temporal, amendment_id, command, engine)
 
 
 @router.post(
