@@ -286,3 +286,14 @@ async def test_no_form_post_gets_a_5xx(
     assert answer.status_code < 500, (path, form, answer.status_code, answer.text[:300])
     page = await agent.get(f"/tickets/{ticket_id}", headers=HTML)
     assert page.status_code < 500, (ticket_id, page.status_code)
+
+
+async def test_ticket_text_is_escaped_on_the_page(
+    api: httpx.AsyncClient, agent: httpx.AsyncClient, new_ticket: Callable[..., dict[str, Any]]
+) -> None:
+    body = new_ticket(subject="<script>alert(1)</script>", description='"><img src=x onerror=1>')
+    assert (await api.post("/tickets", json=body)).status_code == 201
+    page = await agent.get(f"/tickets/{body['ticket_id']}", headers=HTML)
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
