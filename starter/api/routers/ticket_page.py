@@ -122,7 +122,7 @@ def _notice(done: str | None, view: TicketView, now: datetime) -> str | None:
     return f"{text} {first_response_note(view, now)}" if done == "acknowledge" else text
 
 
-def _context(request: Request, view: TicketView, role: Role, actor: str) -> dict[str, object]:
+def _context(request: Request, view: TicketView, role: Role) -> dict[str, object]:
     now = datetime.now(UTC)
     settings = app_state(request.app).settings
     return {
@@ -152,7 +152,7 @@ async def ticket_page(
     except service.TicketError as exc:
         context.update(view=None, error=exc.message, show_dashboard=False)
         return _render(request, context, exc.http_status)
-    context.update(_context(request, view, role, actor))
+    context.update(_context(request, view, role))
     context["error"] = error
     return _render(request, context, status_code)
 
