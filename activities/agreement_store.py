@@ -82,6 +82,18 @@ def version(engine: Engine, number: int) -> AgreementVersionRow:
         return row
 
 
+def latest_version(engine: Engine) -> AgreementVersionRow:
+    """The newest version (in force or still to take effect): the only one an amendment may
+    amend, since committing refuses any other."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(AgreementVersionRow).order_by(col(AgreementVersionRow.number).desc())
+        ).first()
+    if row is None:
+        raise NoAgreementError("no agreement version is stored yet")
+    return row
+
+
 def version_in_force(engine: Engine, at: datetime) -> AgreementVersionRow:
     """The newest version whose effective time is not after `at` (an aware datetime).
 

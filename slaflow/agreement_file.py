@@ -14,19 +14,32 @@ from slaflow.agreement import Agreement
 class AgreementFileError(ValueError):
     """An agreement file that cannot be read, parsed or validated.
 
-    The message has one line per problem, each ``<file>: <field.path>: <what is wrong>``;
-    `problems` holds the same as ``(field path, message)`` pairs ("" when no field applies).
+    The message has one line per problem, each ``<file>:<line>: <field.path>: <what is
+    wrong>`` (the line where the field, or the nearest mapping holding it, is written);
+    `problems` holds ``(field path, message)`` pairs ("" when no field applies) and `lines`
+    the line of each (None when unknown).
     """
 
-    def __init__(self, path: Path | str, problems: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        problems: list[tuple[str, str]],
+        lines: list[int | None] | None = None,
+    ) -> None:
         self.path = str(path)
         self.problems = problems
+        self.lines = lines or [None] * len(problems)
         super().__init__(
             "\n".join(
-                f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
-                for field, message in problems
+                _problem_line(self.path, line, field, message)
+                for (field, message), line in zip(problems, self.lines, strict=True)
             )
         )
+
+
+def _problem_line(path: str, line: int | None, field: str, message: str) -> str:
+    where = f"{path}:{line}" if line is not None else path
+    return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -83,6 +96,40 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
+def node_lines(node: yaml.Node | None, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Each field path of a composed YAML document and the (1-based) line it starts on."""
+    lines: dict[tuple[str, ...], int] = {}
+    if node is None:
+        return lines
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines.update(node_lines(value, (*path, str(key.value))))
+                lines[(*path, str(key.value))] = key.start_mark.line + 1  # the key's line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(node_lines(item, (*path, str(index))))
+    return lines
+
+
+def _line_of(lines: dict[tuple[str, ...], int], loc: tuple[int | str, ...]) -> int | None:
+    """The line of the deepest written part of `loc` (a missing field: its parent's line)."""
+    parts = tuple(str(part) for part in loc if part != "[key]")
+    for end in range(len(parts), -1, -1):
+        if parts[:end] in lines:
+            return lines[parts[:end]]
+    return None
+
+
+def _lines(text: str, error: ValidationError) -> list[int | None]:
+    try:
+        lines = node_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:  # cannot happen after a successful load; no lines then
+        return [None] * error.error_count()
+    return [_line_of(lines, detail["loc"]) for detail in error.errors(include_url=False)]
+
+
 def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
     """Validate agreement YAML `text`; `source` names it in error messages."""
     try:
@@ -90,8 +137,9 @@ def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise AgreementFileError(source, [("", f"invalid YAML: {where}{problem}")]) from exc
+        where = f"column {mark.column + 1}: " if mark is not None else ""
+        line = mark.line + 1 if mark is not None else None
+        raise AgreementFileError(source, [("", f"invalid YAML: {where}{problem}")], [line]) from exc
     if not isinstance(data, dict):
         kind = _KINDS.get(type(data), f"a {type(data).__name__}")
         raise AgreementFileError(
@@ -100,7 +148,7 @@ def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
     try:
         return Agreement.model_validate(data)
     except ValidationError as exc:
-        raise AgreementFileError(source, _problems(exc)) from exc
+        raise AgreementFileError(source, _problems(exc), _lines(text, exc)) from exc
 
 
 def load_agreement(path: Path) -> Agreement:

@@ -228,6 +228,11 @@ class ImpactReport(BaseModel):
     since: AwareDatetime
     until: AwareDatetime
     current_version: int
+    latest_version: int | None = Field(
+        None,
+        description="The newest stored version when the impact was computed; the amendment is "
+        "stale when it is not the amended one (None in reports made before this field).",
+    )
     tickets: int
     priorities: list[PriorityImpact]
     note: str = (
@@ -458,6 +463,18 @@ def record_move(state: AmendmentState, now: datetime, moved: int, kept: int) -> 
         "slaflow",
         "moved_open_tickets",
         f"{moved} open ticket(s) moved to the new version, {kept} kept their terms",
+    )
+
+
+def stale_reason(state: AmendmentState, latest: int | None) -> str | None:
+    """Why the amendment can never take effect, when `latest` is no longer the version it
+    amends (committing would refuse it), else None."""
+    amends = state.proposal.amends_version
+    if latest is None or latest == amends:
+        return None
+    return (
+        f"amendment {state.proposal.amendment_id} amends version {amends}, but version "
+        f"{latest} is now the latest; propose it again against {latest}"
     )
 
 

@@ -7,7 +7,7 @@ plus the wanted amount plus the paused business time. An open pause has no futur
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from slaflow.business_time import (
@@ -97,6 +97,14 @@ def view_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> Ta
 MAX_EXPLAINED_SPANS = 60
 
 
+def _moment(cal: ResolvedCalendar, moment: datetime, *, utc_too: bool = True) -> str:
+    """A moment in the calendar's zone to the second, with UTC beside it only when the zone
+    is not UTC itself (else the same time would be printed twice)."""
+    local = to_local(cal, moment).isoformat(timespec="seconds")
+    utc = moment.astimezone(UTC).isoformat(timespec="seconds")
+    return local if local == utc or not utc_too else f"{local} ({utc})"
+
+
 def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> TargetExplanation:
     """The arithmetic behind a deadline, for people: which hours counted, which were paused."""
     deadline = deadline_of(cal, target)
@@ -115,16 +123,15 @@ def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) ->
         for p in target.pauses
     ]
     paused = paused_so_far(cal, target, now)
-    if deadline is None:
-        outcome = "no deadline while paused"
-    else:
-        outcome = f"deadline {to_local(cal, deadline).isoformat()} ({deadline.isoformat()})"
+    outcome = (
+        "no deadline while paused" if deadline is None else f"deadline {_moment(cal, deadline)}"
+    )
     summary = (
         f"{format_duration(target.within)} of {cal.name} time from "
-        f"{to_local(cal, target.started_at).isoformat()}"
+        f"{_moment(cal, target.started_at, utc_too=False)}"
         + (f" plus {format_duration(paused)} paused" if paused else "")
         + f": {outcome}"
-        + (f"; met at {target.met_at.isoformat()}" if target.met_at else "")
+        + (f"; met at {_moment(cal, target.met_at)}" if target.met_at else "")
     )
     return TargetExplanation(
         kind=target.kind,

@@ -13,8 +13,11 @@ import logging
 import sys
 from typing import Any
 
+from pydantic import ValidationError
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from slaflow.settings import Settings
 
@@ -66,9 +69,54 @@ class _TextWithIds(logging.Formatter):
         return f"{text} [ticket {ticket}]" if ticket else text
 
 
-QUIET = {"alembic": logging.WARNING}
+QUIET = {"alembic": logging.WARNING, "mail.log": logging.WARNING}
 """Libraries whose INFO lines are noise here (Alembic announces its context on every status
-check; `activities.schema` logs the upgrades that happen instead)."""
+check; `activities.schema` logs the upgrades that happen instead; aiosmtpd's `mail.log`
+writes six lines per message the local mailbox receives)."""
+
+EXPECTED: tuple[type[BaseException], ...] = (
+    ApplicationError,  # refusals and classified delivery failures (Slack 4xx, SMTP 5xx, ...)
+    ValidationError,
+    ConnectionError,  # a known outage: the peer is down
+    TimeoutError,
+)
+"""Failures that are part of normal operation: logged as one line, without a traceback."""
+
+
+_OUTAGES = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+
+
+def _expected(error: BaseException | None) -> BaseException | None:
+    """The expected failure behind `error` (itself or a cause), or None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, EXPECTED):
+            return error
+        if isinstance(error, RPCError) and error.status in _OUTAGES:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+class OneLineExpectedFailures(logging.Filter):
+    """An expected failure's record keeps its message and gains the failure's type and first
+    line, and loses the traceback; anything unexpected keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        found = _expected(record.exc_info[1])
+        if found is None:
+            return True
+        text = found.message if isinstance(found, ApplicationError) else str(found)
+        lines = text.strip().splitlines()
+        kind = getattr(found, "type", None) or type(found).__name__
+        record.msg = f"{record.getMessage()}: {kind}: {lines[0] if lines else ''}".rstrip(": ")
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Handler:
@@ -82,6 +130,7 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Hand
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.slaflow = True  # type: ignore[attr-defined]
     handler.addFilter(TemporalContext())
+    handler.addFilter(OneLineExpectedFailures())
     handler.setFormatter(json_formatter() if settings.log_format == "json" else text_formatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -131,8 +131,15 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def format_moment(value: datetime) -> str:
+    """To the second, in UTC: '2026-11-04 14:45:09'; a whole day is just its date."""
+    utc = value.astimezone(UTC)
+    return f"{utc:%Y-%m-%d}" if utc.time() == time(0) else f"{utc:%Y-%m-%d %H:%M:%S}"
+
+
 def _period(report: Report) -> str:
-    return f"{report.start.isoformat()} to {report.end.isoformat()} (by opened_at, end excluded)"
+    span = f"{format_moment(report.start)} to {format_moment(report.end)} UTC"
+    return f"{span} (by opened_at, end excluded)"
 
 
 def _sla_row(g: GroupFigures) -> list[str]:

@@ -62,6 +62,7 @@ from slaflow.amendments import (
     refusal,
 )
 from slaflow.settings import Settings
+from slaflow.ticket_actions import first_response_note
 from slaflow.tickets import (
     TICKET_ID_PATTERN,
     Acknowledge,
@@ -69,6 +70,7 @@ from slaflow.tickets import (
     Command,
     Escalate,
     Resolve,
+    Respond,
     TicketStatus,
     TicketView,
 )
@@ -308,7 +310,7 @@ class AgreementVersions:
 
 # ----- commands, modals, verdicts ---------------------------------------------------------------
 
-BUTTON_COMMANDS = ("acknowledge", "assign", "escalate", "resolve")
+BUTTON_COMMANDS = ("acknowledge", "respond", "assign", "escalate", "resolve")
 AMENDMENT_BUTTONS = (APPROVE_ACTION, REJECT_ACTION)
 """The buttons of an amendment's approval request (activities.notify_amendment)."""
 NEEDS_TEXT = {
@@ -327,6 +329,8 @@ def _subject_key(action: object) -> str:
 def build_command(action: str, actor: str, text: str = "") -> Command:
     if action == "acknowledge":
         return Acknowledge(actor=actor)
+    if action == "respond":
+        return Respond(actor=actor)
     if action == "assign":
         return Assign(actor=actor, assignee=actor)
     if action == "escalate":
@@ -336,10 +340,15 @@ def build_command(action: str, actor: str, text: str = "") -> Command:
     raise ValueError(f"no command for action {action!r}")
 
 
-def done_text(action: str, view: TicketView) -> str:
+def done_text(action: str, view: TicketView, now: datetime | None = None) -> str:
+    """The clicker's confirmation; after an acknowledgement it says that the first-response
+    clock still runs, how long is left, and that the Responded button records the response."""
     ticket = view.ticket_id
+    if action == "acknowledge":
+        note = first_response_note(view, now or datetime.now(UTC))
+        return f"done: acknowledged ticket {ticket} (the {view.tier.label} page). {note}"
     return {
-        "acknowledge": f"done: acknowledged ticket {ticket} (the {view.tier.label} page)",
+        "respond": f"done: first response recorded on ticket {ticket}",
         "assign": f"done: ticket {ticket} is assigned to you",
         "escalate": f"done: escalated ticket {ticket} to the {view.tier.label} tier",
         "resolve": f"done: resolved ticket {ticket}",
@@ -563,6 +572,7 @@ class SlackCockpit:
     ) -> None:
         self.settings = settings
         self.temporal = temporal
+        self.engine = engine
         self.agreements = AgreementVersions(engine)
         self.replay_guard: SignatureStore = (
             DatabaseReplayGuard(engine)
@@ -739,7 +749,9 @@ class SlackCockpit:
         """Run the decision as the clicker's Slack user id; tell them the workflow's verdict."""
         try:
             command = build_amendment_command(action, to.user_id, text)
-            after = await decide_amendment(await self.temporal(), amendment_id, command)
+            after = await decide_amendment(
+                await self.temporal(), amendment_id, command, engine=self.engine
+            )
         except CommandRefused as exc:
             await self.reply(to, f"refused: {exc.message}")
         except TicketError as exc:

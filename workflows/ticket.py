@@ -240,8 +240,9 @@ class TicketWorkflow:
             tiers = [notice.tier, *(t for t in notice.inform_tiers if t in rt.slack_threads)]
             for tier in dict.fromkeys(tiers):
                 thread = rt.slack_threads.get(tier)
-                channel = thread.channel if thread else matrix.policy(tier).slack_channel
-                what = f"slack {notice.kind} to {channel}"
+                name = matrix.policy(tier).slack_channel
+                channel = thread.channel if thread else name
+                what = f"slack {notice.kind} to {name}"  # the name people know, not Slack's id
                 try:
                     receipt = await workflow.execute_activity(
                         calls.POST_SLACK,
@@ -329,7 +330,8 @@ class TicketWorkflow:
                         retry_policy=calls.NOTIFY_RETRY,
                     )
                 except ActivityError as err:
-                    what = f"slack root message update in {thread.channel}: {_cause(err)}"
+                    name = rt.terms.agreement.escalation.policy(tier).slack_channel
+                    what = f"slack root message update in {name}: {_cause(err)}"
                     self._note_delivery(False, what, tier)
                     if _permanent(err):
                         self._root_gone.add(tier)

@@ -27,6 +27,7 @@ from starter.api.routers import (
     health,
     report_print,
     slack,
+    ticket_page,
     tickets,
 )
 from starter.api.routers import login as login_pages
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Roles per router; tickets declares its own per route (intake opens, agents act).
     # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
+    app.include_router(ticket_page.router)  # the browser's ticket page and its forms
     app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(health.router)
     app.include_router(login_pages.router)  # /login, /logout: browsers' sessions

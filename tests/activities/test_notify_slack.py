@@ -98,6 +98,7 @@ async def test_post_and_thread_reply_land_in_the_standin(
     (actions,) = [b for b in blocks if b["type"] == "actions"]  # the cockpit's buttons
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("acknowledge", "T-1001"),
+        ("respond", "T-1001"),
         ("assign", "T-1001"),
         ("escalate", "T-1001"),
         ("resolve", "T-1001"),

@@ -55,7 +55,7 @@ def test_json_is_the_service_report() -> None:
 
 def test_table_shows_compliance_objective_and_times() -> None:
     out = run("sla", *PERIOD)
-    assert "SLA report by priority, 2026-11-02T00:00:00+00:00 to 2026-11-16T00:00:00+00:00" in out
+    assert "SLA report by priority, 2026-11-02 to 2026-11-16 UTC (by opened_at" in out
     p1 = next(line for line in out.splitlines() if line.startswith("P1 "))
     # 2 of 3 first responses met against 95 %; resolutions 1 of 2 against 90 %; MTTA 5m / 17m
     assert "66.7% (2/3)" in p1 and "95.0%" in p1 and "50.0% (1/2)" in p1 and "90.0%" in p1
@@ -103,3 +103,15 @@ def test_bad_options_exit_1_naming_them(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["report", *args])
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_period_ends_are_printed_to_the_second_or_as_a_day() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from starter.report_formats import format_moment
+
+    now = datetime(2026, 12, 2, 14, 45, 9, 987654, tzinfo=UTC)
+    assert format_moment(now) == "2026-12-02 14:45:09"
+    assert format_moment(datetime(2026, 11, 2, tzinfo=UTC)) == "2026-11-02"
+    berlin = timezone(timedelta(hours=1))
+    assert format_moment(datetime(2026, 11, 2, 1, 0, tzinfo=berlin)) == "2026-11-02"

@@ -125,7 +125,7 @@ async def test_acknowledge_rewrites_the_root_message_in_place(
         return message if message is not None and message.edited_ts else None
 
     after = await eventually(rewritten, what="the root message rewritten by chat.update")
-    assert _actions(after.blocks) == ["assign", "escalate", "resolve"]  # no Acknowledge
+    assert _actions(after.blocks) == ["respond", "assign", "escalate", "resolve"]  # no Acknowledge
     status = (after.blocks or [])[1]["text"]["text"]
     assert status.startswith(
         "*Acknowledged* by agent-1 &lt;agent1@example.com&gt; at the agent tier"

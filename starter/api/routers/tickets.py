@@ -22,10 +22,11 @@ from slaflow.tickets import (
     TicketView,
 )
 from starter import tickets_service as service
-from starter.api.auth import requires
+from starter.api.auth import requires, wants_html
 from starter.api.deps import SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
+from starter.api.routers.ticket_page import ticket_page
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -83,8 +84,11 @@ async def list_tickets(
     responses=responses(401, 403, 404, 422, 503, 504),
 )
 async def get_ticket(
-    ticket_id: TicketId, temporal: TemporalDep, settings: SettingsDep
-) -> service.TicketDetail:
+    ticket_id: TicketId, temporal: TemporalDep, settings: SettingsDep, request: Request
+) -> Any:
+    """JSON for programs; a browser (Accept: text/html) gets the ticket page with its actions."""
+    if wants_html(request):
+        return await ticket_page(request, ticket_id)
     view = await service.get_ticket(await temporal.client(), ticket_id)
     return service.with_ui_link(view, settings)
 
