@@ -48,6 +48,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any, Literal
 
@@ -68,6 +69,25 @@ class GroupBy(StrEnum):
     CUSTOMER = "customer"
     TIER = "tier"
     WEEK = "week"
+
+
+class Counting(StrEnum):
+    """Which tickets a report counts (each report names its convention).
+
+    ``resolved`` (the default, as before): tickets resolved at least once (resolved or closed
+    now, or reopened since). ``completed_or_breached`` (Zendesk's convention): those and every
+    open ticket with a breached target, so a breach shows while the ticket is still open.
+    In both, a target counts once it is met or breached."""
+
+    RESOLVED = "resolved"
+    COMPLETED_OR_BREACHED = "completed_or_breached"
+
+
+def counted(rows: Iterable[FactRow], counting: Counting) -> list[FactRow]:
+    """The rows a report under `counting` counts."""
+    if counting is Counting.COMPLETED_OR_BREACHED:
+        return list(rows)
+    return [r for r in rows if _resolved(r) or r.reopen_count > 0]
 
 
 class FactRow(BaseModel):
@@ -388,6 +408,9 @@ class Period(BaseModel):
 
     start: AwareDatetime = Field(alias="from", description="Inclusive, by opened_at.")
     end: AwareDatetime = Field(alias="to", description="Exclusive, by opened_at.")
+    counting: Counting = Field(
+        Counting.RESOLVED, description="Which tickets count: see `Counting`."
+    )
 
 
 class SlaReport(Period):
@@ -405,12 +428,14 @@ def sla_report(
     end: datetime,
     group_by: GroupBy,
     objectives: Objectives,
+    counting: Counting = Counting.RESOLVED,
 ) -> SlaReport:
     """Figures per group for tickets opened in [start, end), and for all of them."""
-    chosen = in_period(rows, start, end)
+    chosen = counted(in_period(rows, start, end), counting)
     return SlaReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         agreement_version=objectives.agreement_version,
         availability_objective=objectives.availability,
@@ -502,6 +527,7 @@ def trends(
     end: datetime,
     group_by: GroupBy | None,
     objectives: Objectives,
+    counting: Counting = Counting.RESOLVED,
 ) -> TrendsReport:
     """The SLA figures per whole ISO week overlapping [start, end) (tickets opened in that
     week), each with its change against the week before; per group when `group_by` is given
@@ -510,10 +536,9 @@ def trends(
         raise ValueError("group_by: trends are per week already; choose another grouping")
     weeks = trend_weeks(start, end)
     first, last = trends_window(start, end)
+    chosen = counted(in_period(rows, first, last), counting)
     by_group: dict[str, list[FactRow]] = (
-        grouped(in_period(rows, first, last), group_by)
-        if group_by is not None
-        else {"all": in_period(rows, first, last)}
+        grouped(chosen, group_by) if group_by is not None else {"all": chosen}
     )
     series = []
     for name, members in by_group.items():
@@ -538,6 +563,7 @@ def trends(
     return TrendsReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         weeks=[week_label(w) for w in weeks],
         series=series,
@@ -579,6 +605,38 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
+def exact(value: float) -> Fraction:
+    """A decimal as written (0.05 -> 1/20, 0.999 -> 999/1000): verdicts never ride on binary
+    rounding, so 18/20 -> 17/20 is a drop of exactly 1/20."""
+    return Fraction(str(value))
+
+
+def deviation_verdict(
+    now: tuple[int, int],
+    before: tuple[int, int],
+    objective: float | None,
+    drop_threshold: float,
+) -> tuple[list[DeviationReason], Fraction] | None:
+    """Reasons and severity for (met, measured) now against (met, measured) before, in exact
+    fractions: `below_objective` when met/measured < objective, `dropped` when the compliance
+    fell by strictly more than `drop_threshold`. None when neither holds (or nothing measured)."""
+    if not now[1]:
+        return None
+    compliance = Fraction(now[0], now[1])
+    reasons: list[DeviationReason] = []
+    shortfall = drop = Fraction(0)
+    if objective is not None and compliance < exact(objective):
+        reasons.append("below_objective")
+        shortfall = exact(objective) - compliance
+    if before[1]:
+        drop = Fraction(before[0], before[1]) - compliance
+        if drop > exact(drop_threshold):
+            reasons.append("dropped")
+    if not reasons:
+        return None
+    return reasons, max(shortfall, drop, Fraction(0))
+
+
 def deviations(
     rows: Iterable[FactRow],
     *,
@@ -587,15 +645,16 @@ def deviations(
     group_by: GroupBy,
     objectives: Objectives,
     drop_threshold: float,
+    counting: Counting = Counting.RESOLVED,
 ) -> DeviationsReport:
     """Per group and target: `below_objective` when compliance < its objective, `dropped`
     when it fell by more than `drop_threshold` against `previous_period`. Worst first: by the
     larger of the shortfall against the objective and the drop. Rows should cover both periods."""
-    everything = list(rows)
+    everything = counted(rows, counting)
     prev_start, prev_end = previous_period(start, end)
     current = grouped(in_period(everything, start, end), group_by)
     previous = grouped(in_period(everything, prev_start, prev_end), group_by)
-    found: list[tuple[float, Deviation]] = []
+    found: list[tuple[Fraction, Deviation]] = []
     for name, members in current.items():
         priority = _priority_of(group_by, name)
         for target in TARGETS:
@@ -604,26 +663,25 @@ def deviations(
             if not measured:
                 continue
             met = sum(o is True for _, o in measured)
-            compliance = met / len(measured)
             objective = objectives.for_target(target, priority)
             before = [target_outcome(r, target) for r in previous.get(name, [])]
             before_measured = [o for o in before if o is not None]
-            previous_compliance = (
-                sum(o is True for o in before_measured) / len(before_measured)
+            before_met = sum(o is True for o in before_measured)
+            verdict = deviation_verdict(
+                (met, len(measured)),
+                (before_met, len(before_measured)),
+                objective,
+                drop_threshold,
+            )
+            if verdict is None:
+                continue
+            reasons, severity = verdict
+            compliance = met / len(measured)
+            previous_compliance = _share(before_met, len(before_measured))
+            delta = (
+                float(Fraction(met, len(measured)) - Fraction(before_met, len(before_measured)))
                 if before_measured
                 else None
-            )
-            delta = _delta(compliance, previous_compliance)
-            reasons: list[DeviationReason] = []
-            if objective is not None and compliance < objective:
-                reasons.append("below_objective")
-            if delta is not None and -delta > drop_threshold:
-                reasons.append("dropped")
-            if not reasons:
-                continue
-            severity = max(
-                (objective - compliance) if objective is not None else 0.0,
-                -delta if delta is not None else 0.0,
             )
             found.append(
                 (
@@ -646,6 +704,7 @@ def deviations(
     return DeviationsReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         previous_from=prev_start,
         drop_threshold=drop_threshold,
@@ -719,8 +778,8 @@ def escalation_analysis(
 ) -> EscalationReport:
     """Learn from escalations: per tier, tickets reached and resolved and the time it took to
     acknowledge; the `top` most escalated customers and channels (by tickets that left the
-    agent tier, then by escalation steps)."""
-    chosen = in_period(rows, start, end)
+    agent tier, then by escalation steps). Counts resolved tickets (`Counting.RESOLVED`)."""
+    chosen = counted(in_period(rows, start, end), Counting.RESOLVED)
     tiers = []
     for tier in TIER_ORDER:
         acks = [r.tier_ack_seconds[tier] for r in chosen if tier in r.tier_ack_seconds]
@@ -794,8 +853,8 @@ def pause_audit(
     """Pauses can hide breaches, so list the tickets that look like it: `quick_repause` when a
     pause began within `quick_repause_seconds` of a resume (a resume is what a customer's
     reply triggers), `long_pause` when the ticket waited (wall-clock, on the customer or a
-    third party) for more than `max_paused_share` of its life."""
-    chosen = in_period(rows, start, end)
+    third party) for more than `max_paused_share` of its life. Counts resolved tickets."""
+    chosen = counted(in_period(rows, start, end), Counting.RESOLVED)
     flagged = []
     for row in chosen:
         if row.pauses == 0:
