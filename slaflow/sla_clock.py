@@ -37,7 +37,10 @@ def moment_of(cal: ResolvedCalendar, target: TargetClock, used: timedelta) -> da
 
 
 def deadline_of(cal: ResolvedCalendar, target: TargetClock) -> datetime | None:
-    """The breach moment, computed even for a met target (reports compare against it)."""
+    """The breach moment, computed even for a met target (reports compare against it).
+    A breached target's deadline is its breach: a pause that starts later does not move it."""
+    if target.breached_at is not None:
+        return target.breached_at
     if target.paused:
         return None
     return moment_of(cal, target, target.within)
@@ -117,6 +120,8 @@ def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) ->
     paused = paused_so_far(cal, target, now)
     if deadline is None:
         outcome = "no deadline while paused"
+    elif target.breached_at is not None:
+        outcome = f"breached at {to_local(cal, deadline).isoformat()} ({deadline.isoformat()})"
     else:
         outcome = f"deadline {to_local(cal, deadline).isoformat()} ({deadline.isoformat()})"
     summary = (
