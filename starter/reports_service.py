@@ -19,7 +19,7 @@ from sqlalchemy import Engine, String, Table, func, select, type_coerce
 from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
-from slaflow.reports import FactRow, GroupBy, Objectives
+from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
 
@@ -185,17 +185,25 @@ def _objectives(engine: Engine, span: Period) -> Objectives:
     return objectives_at(engine, min(span.end, datetime.now(UTC)))
 
 
-def sla(engine: Engine, span: Period, group_by: GroupBy) -> reports.SlaReport:
+def sla(
+    engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
+) -> reports.SlaReport:
     return reports.sla_report(
         load_rows(engine, span.start, span.end),
         start=span.start,
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
-def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.TrendsReport:
+def trends(
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy | None,
+    counting: Counting = Counting.RESOLVED,
+) -> reports.TrendsReport:
     if group_by is GroupBy.WEEK:
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
@@ -205,11 +213,16 @@ def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.Tr
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
 def deviations(
-    engine: Engine, span: Period, group_by: GroupBy, drop_threshold: float
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy,
+    drop_threshold: float,
+    counting: Counting = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
     return reports.deviations(
@@ -219,6 +232,7 @@ def deviations(
         group_by=group_by,
         objectives=_objectives(engine, span),
         drop_threshold=drop_threshold,
+        counting=counting,
     )
 
 

@@ -122,6 +122,9 @@
     }
   }
 
+  /* Open tickets with a breached target count, so a breach shows while the ticket is open. */
+  const COUNTING = "completed_or_breached";
+
   async function getJSON(path, query = {}) {
     const url = new URL(path, window.location.origin);
     for (const [key, value] of Object.entries(query)) {
@@ -321,6 +324,7 @@
 
   function renderSla(report, f) {
     const totals = report.totals;
+    $("#counting").textContent = report.counting;
     kpi("kpi-first-response", totals.first_response_compliance, totals.first_response_objective,
       `${totals.first_response_met} of ${totals.first_response_measured}` +
       (totals.first_response_objective !== null ? ` · objective ${percent(totals.first_response_objective, 0)}` : ""));
@@ -533,13 +537,13 @@
     print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by })}`;
     await Promise.all([
       load("board", seq, getJSON("/board"), renderBoard),
-      load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by }), (r) => renderSla(r, f)),
-      load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup }), (r) => {
+      load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by, counting: COUNTING }), (r) => renderSla(r, f)),
+      load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup, counting: COUNTING }), (r) => {
         renderTrend("chart-mtta", r, "mtta");
         renderTrend("chart-mttr", r, "mttr");
       }),
       load("escalations", seq, getJSON("/reports/escalations", period), renderEscalations),
-      load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by }), renderDeviations),
+      load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by, counting: COUNTING }), renderDeviations),
       load("service levels", seq, getJSON("/reports/service-levels"), renderServiceLevels),
     ]);
     if (seq !== state.seq) return;
