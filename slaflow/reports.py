@@ -594,7 +594,8 @@ class Deviation(BaseModel):
 
 class DeviationsReport(Period):
     group_by: GroupBy
-    previous_from: AwareDatetime
+    previous_from: AwareDatetime = Field(description="The comparison period's start.")
+    previous_to: AwareDatetime = Field(description="Its end (excluded): this period's `from`.")
     drop_threshold: float = Field(description="A drop larger than this (a fraction) deviates.")
     agreement_version: int | None
     deviations: list[Deviation]
@@ -707,6 +708,7 @@ def deviations(
         counting=counting,
         group_by=group_by,
         previous_from=prev_start,
+        previous_to=prev_end,
         drop_threshold=drop_threshold,
         agreement_version=objectives.agreement_version,
         deviations=[d for _, d in found],
