@@ -21,7 +21,11 @@ not here.
 * **MTTA**: mean time to acknowledge, ``acknowledged_at - opened_at`` (the first
   acknowledgement of any tier), over acknowledged tickets. **MTTR**: mean time to resolve,
   ``resolved_at - opened_at`` (the latest resolution), over resolved tickets. Both are
-  **wall-clock** seconds, pauses included: what the customer experienced. Median and p90 use
+  **wall-clock** seconds, pauses included: what the customer experienced. ``mtta_business_*``
+  and ``mttr_business_*``: the same tickets in **business time**, counted like the target's
+  clock (first response's calendar to the acknowledgement; the resolution clock to the
+  resolution), pauses and resolved-until-reopened time excluded; tickets whose facts predate
+  these figures are left out of them. Median and p90 use
   linear interpolation between the closest ranks (numpy's default), so p90 >= median.
 * ``first_response_breaches`` / ``resolution_breaches``: tickets whose target breached;
   ``breached_tickets``: tickets with either.
@@ -107,6 +111,8 @@ class FactRow(BaseModel):
     resolution_breached: bool = False
     highest_tier: Tier = Tier.AGENT
     resolved_tier: Tier | None = None
+    acknowledged_seconds: float | None = None
+    resolution_seconds: float | None = None
     escalations: int = 0
     reopen_count: int = 0
     paused_seconds: float = 0.0
@@ -230,6 +236,12 @@ class GroupFigures(BaseModel):
     mttr_mean_seconds: float | None
     mttr_median_seconds: float | None
     mttr_p90_seconds: float | None
+    mtta_business_mean_seconds: float | None
+    mtta_business_median_seconds: float | None
+    mtta_business_p90_seconds: float | None
+    mttr_business_mean_seconds: float | None
+    mttr_business_median_seconds: float | None
+    mttr_business_p90_seconds: float | None
     first_response_breaches: int
     resolution_breaches: int
     breached_tickets: int
@@ -271,6 +283,8 @@ def figures(
     reached: Counter[Tier] = Counter()
     acks: list[float] = []
     repairs: list[float] = []
+    business_acks: list[float] = []
+    business_repairs: list[float] = []
     for row in rows:
         opened = row.opened_at
         done = row.status is TicketStatus.RESOLVED or row.status is TicketStatus.CLOSED
@@ -294,9 +308,14 @@ def figures(
         breached += row.first_response_breached or row.resolution_breached
         if row.acknowledged_at is not None:
             acks.append((row.acknowledged_at - opened).total_seconds())
+            if row.acknowledged_seconds is not None:
+                business_acks.append(row.acknowledged_seconds)
         if done and row.resolved_at is not None:
             repairs.append((row.resolved_at - opened).total_seconds())
+            if row.resolution_seconds is not None:
+                business_repairs.append(row.resolution_seconds)
     mtta, mttr = spread(acks), spread(repairs)
+    business_mtta, business_mttr = spread(business_acks), spread(business_repairs)
     at_least = {
         tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
     }
@@ -319,6 +338,12 @@ def figures(
         mttr_mean_seconds=mttr.mean,
         mttr_median_seconds=mttr.median,
         mttr_p90_seconds=mttr.p90,
+        mtta_business_mean_seconds=business_mtta.mean,
+        mtta_business_median_seconds=business_mtta.median,
+        mtta_business_p90_seconds=business_mtta.p90,
+        mttr_business_mean_seconds=business_mttr.mean,
+        mttr_business_median_seconds=business_mttr.median,
+        mttr_business_p90_seconds=business_mttr.p90,
         first_response_breaches=first_breaches,
         resolution_breaches=resolution_breaches,
         breached_tickets=breached,

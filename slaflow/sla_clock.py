@@ -60,6 +60,22 @@ def used_time(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> time
     return business_time_between(cal, target.started_at, end) - paused_time(cal, target)
 
 
+def counted_until(cal: ResolvedCalendar, target: TargetClock, moment: datetime) -> timedelta:
+    """Business time the target's clock counted from its start to `moment`: its calendar's
+    hours, minus its pauses before `moment` (business-time MTTA and MTTR)."""
+    if moment <= target.started_at:
+        return timedelta(0)
+    paused = sum(
+        (
+            business_time_between(cal, p.start, min(p.end or moment, moment))
+            for p in target.pauses
+            if p.start < moment
+        ),
+        timedelta(0),
+    )
+    return business_time_between(cal, target.started_at, moment) - paused
+
+
 def paused_so_far(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> timedelta:
     """Paused business time including a pause still running."""
     total = paused_time(cal, target)

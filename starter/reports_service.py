@@ -39,6 +39,8 @@ CORE = (
     "highest_tier",
     "escalations",
     "reopen_count",
+    "acknowledged_seconds",
+    "resolution_seconds",
 )
 """What the SLA figures, trends and deviations read."""
 ESCALATION = ("resolved_tier",)
