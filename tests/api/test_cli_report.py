@@ -96,6 +96,8 @@ def test_the_other_reports() -> None:
         (["escalations", "--top", "0"], "error: --top: 0 is not at least 1"),
         (["pauses", "--quick-repause", "soon"], "error: --quick-repause: 'soon' is not"),
         (["pauses", "--paused-share", "0"], "error: --paused-share: 0 is not a fraction"),
+        (["sla", "--counting", "all"], "error: --counting: 'all' is not one of resolved,"),
+        (["deviations", "--counting", ""], "error: --counting: '' is not one of"),
     ],
 )
 def test_bad_options_exit_1_naming_them(args: list[str], message: str) -> None:

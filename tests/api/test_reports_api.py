@@ -173,6 +173,9 @@ async def test_trends_deviations_escalations_pauses(api: httpx.AsyncClient) -> N
         ("/reports/escalations", {"top": "0"}, "query.top: "),
         ("/reports/pauses", {"paused_share": "0"}, "query.paused_share: "),
         ("/reports/pauses", {"quick_repause_minutes": "-1"}, "query.quick_repause_minutes: "),
+        ("/reports/sla", {"counting": "everything"}, "query.counting: Input should be"),
+        ("/reports/trends.csv", {"counting": ""}, "query.counting: "),
+        ("/reports/deviations", {"counting": "RESOLVED"}, "query.counting: "),
     ],
 )
 async def test_bad_parameters_are_422_naming_them(
