@@ -4,10 +4,10 @@ Every figure here is defined once, in this module's docstrings; the README and t
 these words. The database side (`starter/reports_service.py`) only loads rows and calls these.
 
 **Which tickets.** A report covers the tickets *opened* in its period ``[from, to)`` (by
-``opened_at``, UTC). Facts are written when a ticket resolves and again when it closes (a
-reopened ticket's row is rewritten when it resolves again), so a report counts tickets that
-have been resolved at least once; tickets still open for the first time are on the live board,
-not here.
+``opened_at``, UTC). Facts are written when a ticket resolves, closes, breaches a target or
+reopens, so a row is the ticket as it is now (a reopened ticket is not resolved). Of those,
+`Counting` says which a report counts, and the report names it: ``resolved`` (resolved at
+least once) or ``completed_or_breached`` (also open tickets with a breached target).
 
 **Figures of a group** (`GroupFigures`):
 
@@ -20,7 +20,7 @@ not here.
   **business time** of its calendar with its pauses excluded, exactly as the workflow escalated.
 * **MTTA**: mean time to acknowledge, ``acknowledged_at - opened_at`` (the first
   acknowledgement of any tier), over acknowledged tickets. **MTTR**: mean time to resolve,
-  ``resolved_at - opened_at`` (the latest resolution), over resolved tickets. Both are
+  ``resolved_at - opened_at`` (the latest resolution), over tickets resolved now. Both are
   **wall-clock** seconds, pauses included: what the customer experienced. ``mtta_business_*``
   and ``mttr_business_*``: the same tickets in **business time**, counted like the target's
   clock (first response's calendar to the acknowledgement; the resolution clock to the

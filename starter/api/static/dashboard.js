@@ -332,9 +332,9 @@
       `${totals.resolution_met} of ${totals.resolution_measured}` +
       (totals.resolution_objective !== null ? ` · objective ${percent(totals.resolution_objective, 0)}` : ""));
     $("#kpi-mtta .kpi-value").textContent = duration(totals.mtta_median_seconds);
-    $("#kpi-mtta .kpi-note").textContent = `mean ${duration(totals.mtta_mean_seconds)} · p90 ${duration(totals.mtta_p90_seconds)}`;
+    $("#kpi-mtta .kpi-note").textContent = `mean ${duration(totals.mtta_mean_seconds)} · p90 ${duration(totals.mtta_p90_seconds)} · business median ${duration(totals.mtta_business_median_seconds)}`;
     $("#kpi-mttr .kpi-value").textContent = duration(totals.mttr_median_seconds);
-    $("#kpi-mttr .kpi-note").textContent = `mean ${duration(totals.mttr_mean_seconds)} · p90 ${duration(totals.mttr_p90_seconds)}`;
+    $("#kpi-mttr .kpi-note").textContent = `mean ${duration(totals.mttr_mean_seconds)} · p90 ${duration(totals.mttr_p90_seconds)} · business median ${duration(totals.mttr_business_median_seconds)}`;
 
     for (const span of document.querySelectorAll(".group-name")) span.textContent = label(f.group_by);
     const groups = report.groups;
