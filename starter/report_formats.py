@@ -161,7 +161,10 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _period(report: Report) -> str:
-    return f"{report.start.isoformat()} to {report.end.isoformat()} (by opened_at, end excluded)"
+    return (
+        f"{report.start.isoformat()} to {report.end.isoformat()} (by opened_at, end excluded; "
+        f"counting {report.counting.value})"
+    )
 
 
 def _sla_row(g: GroupFigures) -> list[str]:
