@@ -226,10 +226,12 @@ class GroupFigures(BaseModel):
     first_response_measured: int
     first_response_compliance: float | None
     first_response_objective: float | None
+    first_response_meets_objective: bool | None
     resolution_met: int
     resolution_measured: int
     resolution_compliance: float | None
     resolution_objective: float | None
+    resolution_meets_objective: bool | None
     mtta_mean_seconds: float | None
     mtta_median_seconds: float | None
     mtta_p90_seconds: float | None
@@ -252,6 +254,14 @@ class GroupFigures(BaseModel):
     reopened: int
     reopen_rate: float | None
     availability_objective: float | None
+
+
+def meets(met: int, measured: int, objective: float | None) -> bool | None:
+    """Whether met/measured reaches the objective, in exact fractions (19/20 meets 0.95);
+    None without an objective or with nothing measured."""
+    if objective is None or not measured:
+        return None
+    return Fraction(met, measured) >= exact(objective)
 
 
 def _resolved(row: FactRow) -> bool:
@@ -319,6 +329,8 @@ def figures(
     at_least = {
         tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
     }
+    first_objective = objectives.for_target("first_response", priority)
+    resolution_objective = objectives.for_target("resolution", priority)
     return GroupFigures(
         group=group,
         opened=len(rows),
@@ -327,11 +339,13 @@ def figures(
         first_response_met=first_met,
         first_response_measured=first_measured,
         first_response_compliance=_share(first_met, first_measured),
-        first_response_objective=objectives.for_target("first_response", priority),
+        first_response_objective=first_objective,
+        first_response_meets_objective=meets(first_met, first_measured, first_objective),
         resolution_met=resolution_met,
         resolution_measured=resolution_measured,
         resolution_compliance=_share(resolution_met, resolution_measured),
-        resolution_objective=objectives.for_target("resolution", priority),
+        resolution_objective=resolution_objective,
+        resolution_meets_objective=meets(resolution_met, resolution_measured, resolution_objective),
         mtta_mean_seconds=mtta.mean,
         mtta_median_seconds=mtta.median,
         mtta_p90_seconds=mtta.p90,

@@ -161,3 +161,18 @@ def test_a_reopened_ticket_counts_as_reopened_and_not_resolved() -> None:
         # its resolution is open again: not measured; MTTR is T1's alone
         assert (totals.resolution_met, totals.resolution_measured) == (1, 1)
         assert totals.mttr_mean_seconds == 3600
+
+
+@given(met=counts, extra=counts, percent=st.integers(0, 100))
+def test_meets_the_objective_in_integers(met: int, extra: int, percent: int) -> None:
+    measured = met + extra
+    verdict = reports.meets(met, measured, percent / 100)
+    assert verdict == (None if measured == 0 else 100 * met >= percent * measured)
+
+
+def test_the_figures_carry_the_exact_verdict() -> None:
+    objectives = Objectives(compliance={"P1:first_response": 0.95, "P1:resolution": 0.96})
+    (p1,) = reports.group_figures(twenty("N", START, 1), GroupBy.PRIORITY, objectives)
+    assert (p1.first_response_met, p1.first_response_measured) == (19, 20)
+    assert p1.first_response_meets_objective is True
+    assert p1.resolution_meets_objective is False

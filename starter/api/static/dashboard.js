@@ -312,12 +312,13 @@
 
   // ----- the period's figures --------------------------------------------------------------
 
-  function kpi(id, value, objective, note) {
+  /* `meets` is the server's exact verdict; the 5-point "warn" band is only a shade. */
+  function kpi(id, value, objective, meets, note) {
     const box = document.getElementById(id);
     box.querySelector(".kpi-value").textContent = percent(value);
     box.classList.remove("good", "warn", "bad");
     if (value !== null && value !== undefined && objective !== null && objective !== undefined) {
-      box.classList.add(value >= objective ? "good" : value >= objective - 0.05 ? "warn" : "bad");
+      box.classList.add(meets ? "good" : value >= objective - 0.05 ? "warn" : "bad");
     }
     box.querySelector(".kpi-note").textContent = note;
   }
@@ -326,9 +327,11 @@
     const totals = report.totals;
     $("#counting").textContent = report.counting;
     kpi("kpi-first-response", totals.first_response_compliance, totals.first_response_objective,
+      totals.first_response_meets_objective,
       `${totals.first_response_met} of ${totals.first_response_measured}` +
       (totals.first_response_objective !== null ? ` · objective ${percent(totals.first_response_objective, 0)}` : ""));
     kpi("kpi-resolution", totals.resolution_compliance, totals.resolution_objective,
+      totals.resolution_meets_objective,
       `${totals.resolution_met} of ${totals.resolution_measured}` +
       (totals.resolution_objective !== null ? ` · objective ${percent(totals.resolution_objective, 0)}` : ""));
     $("#kpi-mtta .kpi-value").textContent = duration(totals.mtta_median_seconds);
