@@ -91,6 +91,8 @@ class TicketWorkflow:
         self._attributes: tuple[object, ...] = ()
         self._root_updates: bool | None = None
         self._facts_on_change: bool | None = None
+        self._facts_lock = asyncio.Lock()
+        """Facts writes in order: a breach's write must not land after the resolution's."""
         self._root_refresh_queued = False
         self._root_shown: dict[Tier, str] = {}
         """What each tier's root message shows now (a `_card` value), so unchanged roots are
@@ -353,6 +355,13 @@ class TicketWorkflow:
         machine.record_notification(self._state(), workflow.now(), ok, detail, tier)
 
     async def _record_facts(self) -> None:
+        if not self._records_changes():
+            await self._write_facts()
+            return
+        async with self._facts_lock:  # the facts as they are when the previous write is done
+            await self._write_facts()
+
+    async def _write_facts(self) -> None:
         await workflow.execute_activity(
             calls.RECORD_TICKET_FACTS,
             machine.facts(self._state()),
