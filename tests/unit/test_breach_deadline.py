@@ -6,12 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from activities.notify_email import describe_targets
 from slaflow import ticket_machine as machine
+from slaflow.durations import format_duration
 from slaflow.tickets import Pause, Respond, Resume, TicketRuntime
 from tests.factories import agreement_doc, make_agreement, make_terms, make_ticket
 
 H = timedelta(hours=1)
+M = timedelta(minutes=1)
 OFFICE = {
     "time_zone": "UTC",
     "weekly_hours": {
@@ -70,3 +75,32 @@ def test_an_unbreached_target_still_moves_with_its_pauses() -> None:
     # two business hours paused: Monday 16:00 + 2h = Tuesday 09:00
     view = machine.view(rt, MONDAY + 3 * H)
     assert view.targets[1].deadline == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pause_after=st.integers(0, 72 * 60),
+    pause_for=st.integers(1, 72 * 60),
+    read_after=st.integers(0, 72 * 60),
+)
+def test_no_pause_after_a_breach_moves_its_deadline(
+    pause_after: int, pause_for: int, read_after: int
+) -> None:
+    """Whenever a pause starts after the breach and however long it lasts (resumed or not),
+    the deadline shown is the breach, and "overdue by" is the wall-clock time since it."""
+    terms = make_terms(make_agreement(**office_agreement()))
+    rt, _ = machine.open_ticket(make_ticket(priority="P3"), terms, MONDAY, MONDAY)
+    machine.apply_command(rt, "respond", Respond(actor="a"), MONDAY + 0.1 * H)
+    breach = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
+    run_until(rt, breach)
+    paused = breach + timedelta(minutes=pause_after)
+    machine.apply_command(rt, "pause", Pause(actor="a"), paused)
+    resumed = paused + timedelta(minutes=pause_for)
+    now = resumed + timedelta(minutes=read_after)
+    if read_after:  # else the pause is still running when the ticket is read
+        machine.apply_command(rt, "resume", Resume(actor="customer"), resumed)
+        run_until(rt, now)
+    view = machine.view(rt, now)
+    assert view.targets[1].deadline == breach
+    minutes = int((now - breach).total_seconds()) // 60
+    assert describe_targets(view, now)[1].left == f"overdue by {format_duration(minutes * M)}"
