@@ -53,7 +53,7 @@ class AgreementVersionRow(SQLModel, table=True):
 
 
 class TicketFactRow(SQLModel, table=True):
-    """What reporting needs of one ticket; upserted when it resolves and when it closes."""
+    """What reporting needs of one ticket; upserted when it resolves, closes, breaches, reopens."""
 
     __tablename__ = "ticket_facts"
 

@@ -363,7 +363,8 @@ class TicketView(BaseModel):
 
 
 class TicketFacts(BaseModel):
-    """What reporting keeps of a ticket, written when it resolves and again when it closes."""
+    """What reporting keeps of a ticket, written when it resolves, closes, breaches a target
+    and reopens (so the row is the ticket as it is now)."""
 
     ticket_id: str
     customer: str
