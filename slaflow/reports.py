@@ -506,14 +506,26 @@ def _delta(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
 
+def _rate_change(now: tuple[int, int], before: tuple[int, int]) -> float | None:
+    """now - before of two (met, measured) rates, exact before it is shown: 17/20 - 18/20 is
+    -0.05, not -0.050000000000000044."""
+    if not now[1] or not before[1]:
+        return None
+    return float(Fraction(*now) - Fraction(*before))
+
+
 def change(now: GroupFigures, before: GroupFigures) -> FigureChange:
     return FigureChange(
         opened=now.opened - before.opened,
         closed=now.closed - before.closed,
-        first_response_compliance=_delta(
-            now.first_response_compliance, before.first_response_compliance
+        first_response_compliance=_rate_change(
+            (now.first_response_met, now.first_response_measured),
+            (before.first_response_met, before.first_response_measured),
         ),
-        resolution_compliance=_delta(now.resolution_compliance, before.resolution_compliance),
+        resolution_compliance=_rate_change(
+            (now.resolution_met, now.resolution_measured),
+            (before.resolution_met, before.resolution_measured),
+        ),
         mtta_mean_seconds=_delta(now.mtta_mean_seconds, before.mtta_mean_seconds),
         mtta_median_seconds=_delta(now.mtta_median_seconds, before.mtta_median_seconds),
         mttr_mean_seconds=_delta(now.mttr_mean_seconds, before.mttr_mean_seconds),

@@ -176,3 +176,11 @@ def test_the_figures_carry_the_exact_verdict() -> None:
     assert (p1.first_response_met, p1.first_response_measured) == (19, 20)
     assert p1.first_response_meets_objective is True
     assert p1.resolution_meets_objective is False
+
+
+def test_a_weekly_change_is_shown_exactly() -> None:
+    rows = twenty("B", PREVIOUS, 2) + twenty("N", START, 3)
+    report = reports.trends(rows, start=START, end=END, group_by=None, objectives=Objectives())
+    (point,) = report.series[0].points
+    assert point.change.first_response_compliance == -0.05
+    assert point.change.resolution_compliance == -0.05
