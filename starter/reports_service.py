@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, String, Table, func, select, type_coerce
+from sqlalchemy import Engine, String, Table, func, or_, select, type_coerce
 
 from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
@@ -259,9 +259,12 @@ def pauses(
 
 
 def count(engine: Engine, span: Period) -> int:
-    """Tickets opened in the period (an index-only count)."""
+    """Tickets opened in the period that `Counting.RESOLVED` counts (as the audit does)."""
+    done = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
     query = select(func.count()).where(
-        TABLE.c.opened_at >= span.start, TABLE.c.opened_at < span.end
+        TABLE.c.opened_at >= span.start,
+        TABLE.c.opened_at < span.end,
+        or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
