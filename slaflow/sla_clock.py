@@ -37,7 +37,10 @@ def moment_of(cal: ResolvedCalendar, target: TargetClock, used: timedelta) -> da
 
 
 def deadline_of(cal: ResolvedCalendar, target: TargetClock) -> datetime | None:
-    """The breach moment, computed even for a met target (reports compare against it)."""
+    """The breach moment, computed even for a met target (reports compare against it).
+    A breached target's deadline is its breach: a pause that starts later does not move it."""
+    if target.breached_at is not None:
+        return target.breached_at
     if target.paused:
         return None
     return moment_of(cal, target, target.within)
@@ -55,6 +58,22 @@ def used_time(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> time
     elif target.paused:
         end = target.pauses[-1].start
     return business_time_between(cal, target.started_at, end) - paused_time(cal, target)
+
+
+def counted_until(cal: ResolvedCalendar, target: TargetClock, moment: datetime) -> timedelta:
+    """Business time the target's clock counted from its start to `moment`: its calendar's
+    hours, minus its pauses before `moment` (business-time MTTA and MTTR)."""
+    if moment <= target.started_at:
+        return timedelta(0)
+    paused = sum(
+        (
+            business_time_between(cal, p.start, min(p.end or moment, moment))
+            for p in target.pauses
+            if p.start < moment
+        ),
+        timedelta(0),
+    )
+    return business_time_between(cal, target.started_at, moment) - paused
 
 
 def paused_so_far(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> timedelta:
@@ -123,9 +142,12 @@ def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) ->
         for p in target.pauses
     ]
     paused = paused_so_far(cal, target, now)
-    outcome = (
-        "no deadline while paused" if deadline is None else f"deadline {_moment(cal, deadline)}"
-    )
+    if deadline is None:
+        outcome = "no deadline while paused"
+    elif target.breached_at is not None:
+        outcome = f"breached at {_moment(cal, deadline)}"
+    else:
+        outcome = f"deadline {_moment(cal, deadline)}"
     summary = (
         f"{format_duration(target.within)} of {cal.name} time from "
         f"{_moment(cal, target.started_at, utc_too=False)}"

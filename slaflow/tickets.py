@@ -363,7 +363,8 @@ class TicketView(BaseModel):
 
 
 class TicketFacts(BaseModel):
-    """What reporting keeps of a ticket, written when it resolves and again when it closes."""
+    """What reporting keeps of a ticket, written when it resolves, closes, breaches a target
+    and reopens (so the row is the ticket as it is now)."""
 
     ticket_id: str
     customer: str
@@ -397,6 +398,11 @@ class TicketFacts(BaseModel):
     )
     resolution_seconds: float | None = Field(
         None, description="Business seconds the resolution clock counted until it was met."
+    )
+    acknowledged_seconds: float | None = Field(
+        None,
+        description="Business seconds from opening to the first acknowledgement, counted like "
+        "the first-response clock (its calendar, its pauses excluded).",
     )
     resolved_tier: Tier | None = Field(None, description="The tier it was at when resolved.")
     tier_ack_seconds: dict[Tier, float] = Field(

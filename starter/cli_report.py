@@ -20,7 +20,7 @@ from slaflow.settings import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from slaflow.reports import GroupBy
+    from slaflow.reports import Counting, GroupBy
     from starter.report_formats import Report
     from starter.reports_service import Period
 
@@ -43,6 +43,14 @@ ToOpt = Annotated[
 GroupOpt = Annotated[
     str, typer.Option("--group-by", help="priority, channel, customer, tier or week.")
 ]
+CountingOpt = Annotated[
+    str,
+    typer.Option(
+        "--counting",
+        help="resolved (tickets resolved at least once) or completed_or_breached (also open "
+        "tickets with a breached target).",
+    ),
+]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="CSV: a header, then one row per item.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="The API's JSON.")]
 OPTION = {"from": "--from", "to": "--to", "group_by": "--group-by"}
@@ -62,6 +70,15 @@ def _group_by(value: str | None, *, allow_week: bool = True) -> GroupBy | None:
     if value not in choices:
         _fail(f"--group-by: {value!r} is not one of {', '.join(choices)}")
     return GroupBy(value)
+
+
+def _counting(value: str) -> Counting:
+    from slaflow.reports import Counting
+
+    choices = [c.value for c in Counting]
+    if value not in choices:
+        _fail(f"--counting: {value!r} is not one of {', '.join(choices)}")
+    return Counting(value)
 
 
 def _engine() -> Engine:
@@ -122,6 +139,7 @@ def sla(
     start: FromOpt = None,
     end: ToOpt = None,
     group_by: GroupOpt = "priority",
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -131,7 +149,8 @@ def sla(
 
     grouping = _group_by(group_by)
     assert grouping is not None
-    _show(start, end, as_csv, as_json, lambda e, s: reports_service.sla(e, s, grouping))
+    rule = _counting(counting)
+    _show(start, end, as_csv, as_json, lambda e, s: reports_service.sla(e, s, grouping, rule))
 
 
 @app.command("trends")
@@ -142,6 +161,7 @@ def trends(
         str | None,
         typer.Option("--group-by", help="Split each week: priority, channel, customer or tier."),
     ] = None,
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -150,7 +170,8 @@ def trends(
     from starter import reports_service
 
     grouping = _group_by(group_by, allow_week=False)
-    _show(start, end, as_csv, as_json, lambda e, s: reports_service.trends(e, s, grouping))
+    rule = _counting(counting)
+    _show(start, end, as_csv, as_json, lambda e, s: reports_service.trends(e, s, grouping, rule))
 
 
 @app.command("deviations")
@@ -166,6 +187,7 @@ def deviations(
             "SLAFLOW_REPORT_DEVIATION_DROP.",
         ),
     ] = None,
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -175,6 +197,7 @@ def deviations(
 
     grouping = _group_by(group_by)
     assert grouping is not None
+    rule = _counting(counting)
     drop = get_settings().report_deviation_drop if threshold is None else threshold
     if not 0 <= drop <= 1:
         _fail(f"--threshold: {drop:g} is not a fraction between 0 and 1")
@@ -183,7 +206,7 @@ def deviations(
         end,
         as_csv,
         as_json,
-        lambda e, s: reports_service.deviations(e, s, grouping, drop),
+        lambda e, s: reports_service.deviations(e, s, grouping, drop, rule),
     )
 
 

@@ -2,7 +2,10 @@
 
 `table(report)` flattens any report into a header and rows whose cells are the JSON values
 (floats at full precision, times in ISO 8601, lists joined by spaces), so the CSV says exactly
-what the JSON says. `text(report)` is for people: percentages and durations, fewer columns.
+what the JSON says. The report-level figures (period, counting, thresholds, agreement version,
+totals of the pause audit and the escalation analysis) come first, one `# key,value` row each:
+a spreadsheet shows them above the table, and `read_csv` (or pandas' `comment="#"`) splits them
+off. `text(report)` is for people: percentages and durations, fewer columns.
 """
 
 from __future__ import annotations
@@ -91,13 +94,39 @@ def table(report: Report) -> tuple[list[str], list[list[Any]]]:
     return names, [_values(t, names) for t in report.flagged]
 
 
+META = "# "
+
+
+def report_level(report: Report) -> dict[str, Any]:
+    """The report's own figures: its JSON fields but the items of its table (the SLA
+    report's totals are its row 'all'); the trends' list of weeks is one space-joined cell."""
+    dumped = report.model_dump(mode="json", by_alias=True)
+    return {
+        key: value
+        for key, value in dumped.items()
+        if not isinstance(value, dict | list) or key == "weeks"
+    }
+
+
 def to_csv(report: Report) -> str:
     header, rows = table(report)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([f"{META}{key}", cell(value)] for key, value in report_level(report).items())
     writer.writerow(header)
     writer.writerows([cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def read_csv(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A CSV of `to_csv` back as its report-level figures and its rows, all as text."""
+    lines = text.splitlines()
+    meta = {
+        key.removeprefix(META): value
+        for key, value in csv.reader(line for line in lines if line.startswith(META))
+    }
+    body = [line for line in lines if not line.startswith(META)]
+    return meta, list(csv.DictReader(body))
 
 
 # ----- text for the terminal ---------------------------------------------------------------------
@@ -139,7 +168,7 @@ def format_moment(value: datetime) -> str:
 
 def _period(report: Report) -> str:
     span = f"{format_moment(report.start)} to {format_moment(report.end)} UTC"
-    return f"{span} (by opened_at, end excluded)"
+    return f"{span} (by opened_at, end excluded; counting {report.counting.value})"
 
 
 def _sla_row(g: GroupFigures) -> list[str]:

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, String, Table, func, select, type_coerce
+from sqlalchemy import Engine, String, Table, func, or_, select, type_coerce
 
 from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
-from slaflow.reports import FactRow, GroupBy, Objectives
+from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
 
@@ -39,6 +39,8 @@ CORE = (
     "highest_tier",
     "escalations",
     "reopen_count",
+    "acknowledged_seconds",
+    "resolution_seconds",
 )
 """What the SLA figures, trends and deviations read."""
 ESCALATION = ("resolved_tier",)
@@ -185,17 +187,25 @@ def _objectives(engine: Engine, span: Period) -> Objectives:
     return objectives_at(engine, min(span.end, datetime.now(UTC)))
 
 
-def sla(engine: Engine, span: Period, group_by: GroupBy) -> reports.SlaReport:
+def sla(
+    engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
+) -> reports.SlaReport:
     return reports.sla_report(
         load_rows(engine, span.start, span.end),
         start=span.start,
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
-def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.TrendsReport:
+def trends(
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy | None,
+    counting: Counting = Counting.RESOLVED,
+) -> reports.TrendsReport:
     if group_by is GroupBy.WEEK:
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
@@ -205,11 +215,16 @@ def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.Tr
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
 def deviations(
-    engine: Engine, span: Period, group_by: GroupBy, drop_threshold: float
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy,
+    drop_threshold: float,
+    counting: Counting = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
     return reports.deviations(
@@ -219,6 +234,7 @@ def deviations(
         group_by=group_by,
         objectives=_objectives(engine, span),
         drop_threshold=drop_threshold,
+        counting=counting,
     )
 
 
@@ -243,9 +259,12 @@ def pauses(
 
 
 def count(engine: Engine, span: Period) -> int:
-    """Tickets opened in the period (an index-only count)."""
+    """Tickets opened in the period that `Counting.RESOLVED` counts (as the audit does)."""
+    done = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
     query = select(func.count()).where(
-        TABLE.c.opened_at >= span.start, TABLE.c.opened_at < span.end
+        TABLE.c.opened_at >= span.start,
+        TABLE.c.opened_at < span.end,
+        or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())

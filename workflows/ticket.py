@@ -71,6 +71,10 @@ LOCAL_PIN_PATCH = "pin-terms-local-activity"
 """A new ticket pins its terms in a local activity: a short database read on the intake path
 should not queue behind notifications on the activity task queue. Tickets opened before
 replay their pin as the ordinary activity it was."""
+FACTS_ON_CHANGE_PATCH = "record-facts-on-breach-and-reopen"
+"""Facts are written when a target breaches and when the ticket reopens too, so reports see
+open breaches and count a reopened ticket as it is now. Tickets started before replay without
+those writes."""
 RECENT_EVENTS_SHOWN = 3
 _QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
 
@@ -86,6 +90,9 @@ class TicketWorkflow:
         self._slack_lock = asyncio.Lock()
         self._attributes: tuple[object, ...] = ()
         self._root_updates: bool | None = None
+        self._facts_on_change: bool | None = None
+        self._facts_lock = asyncio.Lock()
+        """Facts writes in order: a breach's write must not land after the resolution's."""
         self._root_refresh_queued = False
         self._root_shown: dict[Tier, str] = {}
         """What each tier's root message shows now (a `_card` value), so unchanged roots are
@@ -102,7 +109,10 @@ class TicketWorkflow:
             now = workflow.now()
             due = machine.next_due(rt, now)
             if due is not None and due.at <= now:
+                breaches = _breaches(rt)
                 self._after_change(machine.apply_due(rt, due, now))
+                if _breaches(rt) != breaches and self._records_changes():
+                    self._background(self._record_facts())
                 continue
             if self._history_full():
                 await self._drain()
@@ -169,6 +179,11 @@ class TicketWorkflow:
         if self._root_updates is None:
             self._root_updates = workflow.patched(ROOT_UPDATES_PATCH)
         return self._root_updates
+
+    def _records_changes(self) -> bool:
+        if self._facts_on_change is None:
+            self._facts_on_change = workflow.patched(FACTS_ON_CHANGE_PATCH)
+        return self._facts_on_change
 
     def _upsert_attributes(self) -> None:
         rt = self._state()
@@ -342,6 +357,13 @@ class TicketWorkflow:
         machine.record_notification(self._state(), workflow.now(), ok, detail, tier)
 
     async def _record_facts(self) -> None:
+        if not self._records_changes():
+            await self._write_facts()
+            return
+        async with self._facts_lock:  # the facts as they are when the previous write is done
+            await self._write_facts()
+
+    async def _write_facts(self) -> None:
         await workflow.execute_activity(
             calls.RECORD_TICKET_FACTS,
             machine.facts(self._state()),
@@ -363,7 +385,8 @@ class TicketWorkflow:
         self._refuse(name, command)  # again: state may have moved while waiting
         rt = self._state()
         self._after_change(machine.apply_command(rt, name, command, workflow.now()))
-        if rt.status is TicketStatus.RESOLVED and name == "resolve":
+        resolved = rt.status is TicketStatus.RESOLVED and name == "resolve"
+        if resolved or (name == "reopen" and self._records_changes()):
             self._background(self._record_facts())
         return machine.view(rt, workflow.now())
 
@@ -489,6 +512,11 @@ class TicketWorkflow:
     def explain(self, at: datetime | None = None) -> TicketExplanation:
         """Each deadline with the calendar, working spans and pauses that produced it."""
         return machine.explain(self._state(), at or workflow.now())
+
+
+def _breaches(rt: TicketRuntime) -> tuple[bool, ...]:
+    """Which targets have breached: a change means the facts must be written."""
+    return tuple(t.breached_at is not None for t in rt.targets)
 
 
 def _permanent(err: ActivityError) -> bool:

@@ -3,8 +3,6 @@ table, CSV and JSON say the same figures as the service; bad options exit 1 nami
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typer.testing import CliRunner
 from activities.db import make_engine
 from slaflow.reports import GroupBy
 from slaflow.settings import get_settings
-from starter import reports_service
+from starter import report_formats, reports_service
 from starter.api.deps import prepare_database
 from starter.cli import app
 from tests.unit.report_seed import END, START, store_seeded
@@ -65,7 +63,8 @@ def test_table_shows_compliance_objective_and_times() -> None:
 
 
 def test_csv_rows_per_group_then_all() -> None:
-    rows = list(csv.DictReader(io.StringIO(run("sla", *PERIOD, "--group-by", "week", "--csv"))))
+    meta, rows = report_formats.read_csv(run("sla", *PERIOD, "--group-by", "week", "--csv"))
+    assert meta["counting"] == "resolved" and meta["group_by"] == "week"
     assert [(r["group"], r["opened"]) for r in rows] == [
         ("2026-W45", "4"),
         ("2026-W46", "2"),
@@ -97,6 +96,8 @@ def test_the_other_reports() -> None:
         (["escalations", "--top", "0"], "error: --top: 0 is not at least 1"),
         (["pauses", "--quick-repause", "soon"], "error: --quick-repause: 'soon' is not"),
         (["pauses", "--paused-share", "0"], "error: --paused-share: 0 is not a fraction"),
+        (["sla", "--counting", "all"], "error: --counting: 'all' is not one of resolved,"),
+        (["deviations", "--counting", ""], "error: --counting: '' is not one of"),
     ],
 )
 def test_bad_options_exit_1_naming_them(args: list[str], message: str) -> None:

@@ -95,11 +95,12 @@ class Harness:
 
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-HISTORY_SET = "local_pin"
+HISTORY_SET = "facts_on_change"
 """Names this code's recordings, so they sit beside (never over) histories of earlier workflow
 code, which must keep replaying: "ticket-<test>-<n>.json" predate the slack-root-message-updates
-patch, "ticket-root_updates-..." the pin-terms-local-activity patch. Choose a new name when a
-new patch changes what the workflow records."""
+patch, "ticket-root_updates-..." the pin-terms-local-activity patch, "ticket-local_pin-..."
+the record-facts-on-breach-and-reopen patch. Choose a new name when a new patch changes what
+the workflow records."""
 
 
 async def save_histories(harness: Harness, test_name: str) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from slaflow.reports import GroupBy
+from slaflow.reports import Counting, GroupBy
 from starter import reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses
@@ -40,6 +40,10 @@ def period_label(start: datetime, end: datetime) -> str:
     return f"{start:%d %b %Y %H:%M} \N{EN DASH} {end:%d %b %Y %H:%M} UTC"
 
 
+COUNTING = Counting.COMPLETED_OR_BREACHED
+"""The page shows what the dashboard shows: open breaches count."""
+
+
 @router.get(
     "/reports/print",
     response_class=HTMLResponse,
@@ -62,15 +66,15 @@ def print_report(
             reports_service.parse_moment("to", end),
             days=settings.report_days,
         )
-        by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY)
+        by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY, COUNTING)
         by_group = (
-            reports_service.sla(engine, span, group_by)
+            reports_service.sla(engine, span, group_by, COUNTING)
             if group_by is not GroupBy.PRIORITY
             else None
         )
-        trends = reports_service.trends(engine, span, None)
+        trends = reports_service.trends(engine, span, None, COUNTING)
         deviations = reports_service.deviations(
-            engine, span, GroupBy.PRIORITY, settings.report_deviation_drop
+            engine, span, GroupBy.PRIORITY, settings.report_deviation_drop, COUNTING
         )
         escalations = reports_service.escalations(engine, span, TOP)
         pauses = reports_service.pauses(
