@@ -26,6 +26,12 @@ __all__ = ["DEFAULT_LIMIT", "router"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 5000
+HEADERS = {
+    "Cache-Control": "no-store",
+    # The page's own script and stylesheet only: nothing the app posts can run or load.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'",
+}
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
 )
@@ -181,7 +187,9 @@ router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-async def page(request: Request, channel: str | None = None, limit: str | None = None) -> str:
+async def page(
+    request: Request, channel: str | None = None, limit: str | None = None
+) -> HTMLResponse:
     state: StandinState = request.app.state.standin
     names = _names(state)
     selected = _selected(state, channel)
@@ -198,7 +206,7 @@ async def page(request: Request, channel: str | None = None, limit: str | None =
         )
         revision = state.revision
     users = [{"id": uid, "name": names.users.get(uid, uid)} for uid in names.users]
-    return _templates.get_template("slack_page.html").render(
+    html = _templates.get_template("slack_page.html").render(
         conversations=_conversations(state, selected or ""),
         selected=selected,
         title=title,
@@ -214,3 +222,4 @@ async def page(request: Request, channel: str | None = None, limit: str | None =
         command_url=request.app.state.command_url,
         revision=revision,
     )
+    return HTMLResponse(html, headers=HEADERS)
