@@ -8,16 +8,15 @@ else is escaped: the text comes from the app under test and must never become ma
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
 from standins.slack_emoji import emojize
 
-__all__ = ["Names", "mrkdwn", "plain", "readable"]
+__all__ = ["Names", "mrkdwn", "plain"]
 
 
 @dataclass(frozen=True)
@@ -111,12 +110,3 @@ def mrkdwn(text: str, names: Names | None = None) -> Markup:
 def plain(text: str, emoji: bool = True) -> Markup:
     """A plain_text object's text: escaped, with emoji unless the object says not to."""
     return escape(emojize(text) if emoji else text)
-
-
-_READABLE = re.compile(r"<(?:!date\^\d+\^[^|>]*\|([^>]*)|@([A-Z0-9]+)|[^|>]+\|([^>]*))>")
-
-
-def readable(text: str, name: Callable[[str], str] = lambda user: user) -> str:
-    """Slack's tokens as a person reads them, as plain text (for titles and logs)."""
-    flat = _READABLE.sub(lambda m: m[1] or (f"@{name(m[2])}" if m[2] else m[3] or ""), text)
-    return html.unescape(_unescape(flat)) if "&" in flat else flat
