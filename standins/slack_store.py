@@ -45,6 +45,7 @@ class StateStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("pragma journal_mode=wal")
+            self._db.execute("pragma synchronous=normal")  # survives a crash of the process
             self._db.executescript(_SCHEMA)
 
     def load(self) -> Stored:

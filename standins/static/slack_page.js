@@ -53,8 +53,10 @@ document.querySelectorAll("form.modal").forEach((form) => {
 });
 
 const run = document.getElementById("sla-run");
-if (run) run.addEventListener("click", () => send("/_standin/command",
-  {command: "/sla", text: document.getElementById("sla-text").value, user: clicker()}));
+if (run) run.addEventListener("click", () => send("/_standin/command", {
+  command: "/sla", text: document.getElementById("sla-text").value, user: clicker(),
+  channel: document.body.dataset.channel || "#general",  // the answer shows where you typed
+}));
 
 // Threads stay open across reloads.
 const openThreads = new Set(JSON.parse(localStorage.getItem(THREADS_KEY) || "[]"));
@@ -86,16 +88,23 @@ document.querySelectorAll("time[data-epoch]").forEach((time) => {
 const pane = document.getElementById("messages");
 pane.scrollTop = pane.scrollHeight;
 
-// Live: reload when the workspace changed, unless a modal is open or someone types.
+// Live: reload when the workspace changed, unless a modal is open, someone types, or the
+// reader has scrolled up to older messages (then say so instead of moving the page).
 const revision = document.body.dataset.revision;
+const atBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
 setInterval(async () => {
   if (document.querySelector(".modal") || document.activeElement?.matches("input, textarea")) {
     return;
   }
   try {
     const now = await (await fetch("/_standin/revision")).json();
-    if (String(now.revision) !== revision) location.reload();
+    if (String(now.revision) === revision) return;
+    if (atBottom()) location.reload();
+    else outcome.textContent = "New activity: reload the page (or scroll down) to see it.";
   } catch (error) {
     // the stand-in is restarting; try again next time
   }
 }, 2000);
+pane.addEventListener("scroll", () => {
+  if (atBottom() && outcome.textContent.startsWith("New activity")) location.reload();
+});

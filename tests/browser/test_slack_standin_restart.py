@@ -92,6 +92,17 @@ class App:
                 await self._act(payload)
             return Response(status_code=200)
 
+        @self.app.post("/slack/commands")
+        async def commands(request: Request) -> Response:
+            body = await request.body()
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                self.refused += 1
+                return Response(status_code=401)
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            self.payloads.append({"type": "command", **form})
+            answer = {"response_type": "ephemeral", "text": f"*{form['text']}* is on time"}
+            return Response(json.dumps(answer), media_type="application/json")
+
     async def _act(self, payload: dict[str, Any]) -> None:
         action = payload["actions"][0]["action_id"]
         async with httpx.AsyncClient() as http:
@@ -153,6 +164,7 @@ async def test_standin_page_survives_a_restart_and_clicks_still_reach_the_app(
     try:
         receiver.slack_api = second.base_url
         second.interaction_url = f"{url}/slack/interactions"
+        second.command_url = f"{url}/slack/commands"
         await page.reload()
 
         await expect(page.locator("#as-user")).to_have_value(AGENT)  # remembered
@@ -195,6 +207,12 @@ async def test_standin_page_survives_a_restart_and_clicks_still_reach_the_app(
         await expect(page.locator("h1")).to_have_text("Alice Agent")
         await expect(page.locator("article.msg .body")).to_have_text("Please sign amendment A-1")
         assert dm["channel"].startswith("D") and f"channel={dm['channel']}" in page.url
+
+        await page.fill("#sla-text", "T-9")  # /sla typed here is answered here
+        await page.click("#sla-run")
+        await expect(page.locator("article.answer strong")).to_have_text("T-9", timeout=15_000)
+        [command] = [p for p in receiver.payloads if p["type"] == "command"]
+        assert (command["channel_id"], command["user_id"]) == (dm["channel"], AGENT)
         await page.screenshot(path=str(artifacts / "slack-standin-dm.png"), full_page=True)
     finally:
         second.stop()
