@@ -226,7 +226,8 @@ class StandinState:
     def saved(self, message: StoredMessage) -> None:
         """Write `message` (new or edited) through to the store."""
         with self.lock:
-            self.store.save_message(asdict(message))
+            if self.store.path is not None:  # asdict copies the blocks: only when kept
+                self.store.save_message(asdict(message))
             self.changed()
 
     def say(self, channel: str, text: str, user: str = DEFAULT_CLICKER) -> StoredMessage:

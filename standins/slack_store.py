@@ -75,6 +75,8 @@ class StateStore:
         self._write("insert or replace into users values (?, ?)", record["id"], json.dumps(record))
 
     def save_message(self, record: dict[str, Any]) -> None:
+        if self._db is None:
+            return
         self._write(
             "insert or replace into messages values (?, ?, ?)",
             record["channel"],
