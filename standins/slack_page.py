@@ -49,6 +49,7 @@ class Entry:
     channel: str
     edited: bool = False
     only_for: str | None = None
+    only_for_id: str | None = None
     answer: bool = False
     replies: list[Entry] = field(default_factory=list)
 
@@ -87,6 +88,7 @@ def _entry(state: StandinState, message: StoredMessage, names: Names) -> Entry:
         channel=message.channel,
         edited=message.edited_ts is not None,
         only_for=only,
+        only_for_id=message.ephemeral_to,
     )
 
 
@@ -103,6 +105,7 @@ def _answer(state: StandinState, response: dict[str, Any], names: Names) -> Entr
         body=shown or mrkdwn(str(body.get("text") or ""), names),
         channel=str(response.get("channel") or ""),
         only_for=state.display_name(str(response.get("user") or "")),
+        only_for_id=str(response.get("user") or ""),
         answer=True,
     )
 

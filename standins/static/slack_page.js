@@ -10,9 +10,16 @@ const outcome = document.getElementById("outcome");
 
 const remembered = localStorage.getItem(CLICKER_KEY);
 if (remembered) clickerInput.value = remembered;
-clickerInput.addEventListener("input", () =>
-  localStorage.setItem(CLICKER_KEY, clickerInput.value.trim()));
 const clicker = () => clickerInput.value.trim();
+// Ephemeral messages and answers to clicks show only to the person they were for, as in Slack.
+const showOnlyTheirs = () => document.querySelectorAll("[data-for]").forEach((message) => {
+  message.hidden = message.dataset.for !== clicker();
+});
+showOnlyTheirs();
+clickerInput.addEventListener("input", () => {
+  localStorage.setItem(CLICKER_KEY, clicker());
+  showOnlyTheirs();
+});
 
 async function send(path, body) {
   outcome.textContent = "sending…";

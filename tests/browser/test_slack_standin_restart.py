@@ -188,6 +188,10 @@ async def test_standin_page_survives_a_restart_and_clicks_still_reach_the_app(
         await expect(page.locator("article.answer")).to_contain_text(
             f"acknowledged T-9 as {AGENT}", timeout=15_000
         )
+        await page.fill("#as-user", "U0SOMEONE")  # the answer was only for the clicker
+        await expect(page.locator("article.answer")).to_be_hidden()
+        await page.fill("#as-user", AGENT)
+        await expect(page.locator("article.answer")).to_be_visible()
         [clicked] = [p for p in receiver.payloads if p["type"] == "block_actions"]
         assert clicked["user"]["id"] == AGENT and clicked["actions"][0]["value"] == "T-9"
         assert clicked["container"]["message_ts"] == root["ts"] and receiver.refused == 0
