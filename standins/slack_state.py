@@ -193,13 +193,15 @@ class StandinState:
             return channel_id
 
     def resolve_channel(self, channel: str, *, create: bool = True) -> str | None:
-        """The id of `channel`: an id, "#name" or "name", or a user id (their DM). Channels
-        named "#..." or "C..." are created on first use when `auto_create` allows."""
+        """The id of `channel`: an id, "#name" or "name", or a user id (their DM, opened when
+        `create`). Channels named "#..." or "C..." are created on first use when `create` and
+        `auto_create` allow."""
         with self.lock:
             if channel in self.channels:
                 return channel
             if _is_user_id(channel):
-                return self.open_im(channel)
+                opened = _channel_id("D", channel)
+                return self.open_im(channel) if create else (opened if opened in self.ims else None)
             name = channel.lstrip("#")
             for channel_id, known in self.channels.items():
                 if known == name and channel_id not in self.ims:

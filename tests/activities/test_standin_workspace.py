@@ -210,6 +210,7 @@ def test_page_shows_one_conversation_and_only_its_latest_messages() -> None:
     [
         {"channel": "<script>alert(1)</script>"},
         {"channel": "C" * 10_000},
+        {"channel": "U0NOBODY"},
         {"limit": "-1"},
         {"limit": "lots"},
         {"limit": "1e99"},
