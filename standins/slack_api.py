@@ -323,6 +323,8 @@ class SlackStandin:
         self.app.state.socket_hub = self.socket_hub
 
     def stop(self) -> None:
+        """Stop serving and close the workspace file; to serve it again, make a new
+        SlackStandin on the same `state_path`."""
         self.socket_hub.stop()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
