@@ -6,7 +6,8 @@ process. Children get their own session so a terminal's Ctrl-C reaches only this
 then stops them in order: API (no new intake), worker (graceful: running activities finish),
 stand-ins, and the Temporal server last, so the worker can still report to it. On Linux each
 child also gets SIGTERM if this process dies without cleaning up. State (Temporal's SQLite file,
-slaflow's database, the mail) lives under the data dir, so the next run resumes every ticket.
+slaflow's database, the mail, the Slack stand-in's workspace) lives under the data dir, so the
+next run resumes every ticket where its messages still are.
 """
 
 from __future__ import annotations
@@ -293,6 +294,7 @@ class Stack:
             interaction_url=f"{public}/slack/interactions",
             command_url=f"{public}/slack/commands",
             app_token=app_token.get_secret_value() if app_token else "",
+            state_path=settings.data_dir / "slack-standin.sqlite3",
         )
         for contact in await asyncio.to_thread(matrix_contacts, settings):
             if contact.slack_user_id:

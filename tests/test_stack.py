@@ -82,6 +82,12 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    def slack_messages(self, ticket_id: str) -> list[dict[str, object]]:
+        """The Slack stand-in's messages that name `ticket_id`."""
+        port = self.env["SLAFLOW_SLACK_STANDIN_PORT"]
+        messages = httpx.get(f"http://127.0.0.1:{port}/_standin/messages", timeout=10).json()
+        return [m for m in messages if ticket_id in str(m["text"])]
+
     def start(self) -> None:
         log = (self.data_dir.parent / "stack.log").open("ab")
         self.process = subprocess.Popen(
@@ -207,6 +213,8 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     mail = stack.data_dir / "mail"
     wait_for(lambda: any(mail.glob("*.eml")), 30, "the first page's mail file")
     wait_for(lambda: mail_to(mail, LEAD, "STACK-1"), 90, "the escalation mail to the team lead")
+    posted = stack.slack_messages("STACK-1")
+    assert posted, "the ticket's messages in the Slack stand-in"
 
     children = descendants(stack.process.pid) if stack.process else set()
     assert len(children) >= 3, f"expected server, worker and API below slaflow run: {children}"
@@ -220,6 +228,8 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     state = httpx.get(f"{stack.url}/tickets/STACK-1", headers=stack.headers, timeout=30)
     assert state.status_code == 200, state.text
     assert state.json()["highest_tier"] != "agent"
+    kept = stack.slack_messages("STACK-1")  # the stand-in kept its workspace
+    assert [m["ts"] for m in kept][: len(posted)] == [m["ts"] for m in posted]
     again = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert again.status_code == 200
     assert stack.interrupt() == 0, stack.log()

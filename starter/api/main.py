@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from slaflow.roles import Role
 from slaflow.secret_policy import refuse_weak_secrets
 from slaflow.settings import Settings, get_settings
-from starter.api import errors, metrics
+from starter.api import docs, errors, metrics
 from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="SLA escalation orchestrator on Temporal",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # served from the package by docs.install, not from a CDN
+        redoc_url=None,
     )
     app.state.slaflow = build_state(settings)
     errors.install(app)
@@ -103,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         report_print.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
-    mount_static(app)  # /static: the pages' CSS, scripts and vendored Chart.js
+    mount_static(app)  # /static: the pages' CSS, scripts, vendored Chart.js and docs assets
+    docs.install(app)  # /docs, /redoc
     app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app
 

@@ -152,7 +152,7 @@ async def test_rate_limit_waits_as_long_as_slack_asks(
     assert len(await _messages(slack)) == 1
 
 
-@pytest.mark.parametrize("channel", ["team-leads-typo", "U0NOTACHANNEL"])
+@pytest.mark.parametrize("channel", ["team-leads-typo", "D0NEVEROPENED"])  # a user id is a DM
 async def test_unknown_channel_is_not_retryable(
     channel: str,
     slack: SlackStandin,

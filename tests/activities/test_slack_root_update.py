@@ -93,7 +93,8 @@ async def test_update_rewrites_the_root_in_place_and_a_retry_changes_nothing(
     assert "acknowledged at team lead, owner Lena Lead" in after.text
     async with httpx.AsyncClient() as http:
         page = (await http.get(f"{slack.url}/")).text
-    assert "Acknowledged by Lena Lead at the team lead tier" in page and "edited" in page
+    assert "<strong>Acknowledged</strong> by Lena Lead at the team lead tier" in page
+    assert "(edited)" in page
     assert 'data-action="acknowledge"' not in page
 
 

@@ -132,7 +132,10 @@ async def test_acknowledge_rewrites_the_root_message_in_place(
     ), status
     assert "acknowledged at agent, owner agent-1" in after.text
     page = (await standin.get("/")).text
-    assert "Acknowledged by agent-1 &lt;agent1@example.com&gt; at the agent tier" in page
+    assert (
+        "<strong>Acknowledged</strong> by agent-1 &lt;agent1@example.com&gt; at the agent tier"
+        in page
+    )
     roots = [m for m in slack.state.messages if m.channel == where[0] and not m.thread_ts]
     assert [m.ts for m in roots if opened.ticket_id in m.text] == [where[1]]  # no second root
 
