@@ -44,6 +44,7 @@ from slaflow.tickets import (
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier
+from starter import doctor
 from starter.temporal_client import connect
 from workflows.ticket import TicketWorkflowInput
 
@@ -95,6 +96,13 @@ class NotReady(TicketError):
     http_status = 503
 
 
+class SearchAttributesMissing(TicketError):
+    """The namespace lacks slaflow's search attributes: no ticket can start until an
+    operator registers them."""
+
+    http_status = 503
+
+
 class NoAnswer(TicketError):
     """Temporal took the request but no worker answered in time (is `slaflow worker` running?)."""
 
@@ -104,6 +112,14 @@ class NoAnswer(TicketError):
 class Opened(BaseModel):
     view: TicketView
     created: bool = Field(description="False when the ticket already existed.")
+
+
+class KnownTicket(BaseModel):
+    """What a repeated intake tells a caller that may not read tickets: that it exists."""
+
+    ticket_id: str
+    workflow_id: str
+    created: bool = Field(False, description="Always false: the ticket already existed.")
 
 
 class TicketFilter(BaseModel):
@@ -234,15 +250,27 @@ async def _is_running(handle: WorkflowHandle[object, object]) -> bool:
 async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> Opened:
     """Start the ticket's workflow and answer once its terms are pinned; a duplicate intake
     gets the existing ticket back (created=False) and starts nothing."""
+    view = await open_new_ticket(client, task_queue, ticket)
+    if view is not None:
+        return Opened(view=view, created=True)
+    handle = client.get_workflow_handle(workflow_id_for(ticket.ticket_id))
+    async with _translated(ticket.ticket_id):
+        return Opened(view=await _current_view(handle), created=False)
+
+
+async def open_new_ticket(
+    client: Client, task_queue: str, ticket: TicketInput
+) -> TicketView | None:
+    """`open_ticket` for a caller that may not read tickets: None for a duplicate, whose
+    state it must not see."""
     if ticket.opened_at is None:
         ticket = ticket.model_copy(update={"opened_at": datetime.now(UTC)})
-    workflow_id = workflow_id_for(ticket.ticket_id)
     async with _translated(ticket.ticket_id):
         try:
             handle = await client.start_workflow(
                 WORKFLOW_TYPE,
                 TicketWorkflowInput(ticket=ticket),
-                id=workflow_id,
+                id=workflow_id_for(ticket.ticket_id),
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -255,12 +283,26 @@ async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> O
                 ),
                 static_summary=f"{ticket.priority} {ticket.customer}: {ticket.subject}"[:200],
             )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in (
+                exc.message.lower()
+            ):
+                raise await _attributes_missing(client, exc) from exc
+            raise
         except WorkflowAlreadyStartedError:
-            return Opened(
-                view=await _current_view(client.get_workflow_handle(workflow_id)), created=False
-            )
-        view = await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
-    return Opened(view=view, created=True)
+            return None
+        return await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
+
+
+async def _attributes_missing(client: Client, exc: RPCError) -> SearchAttributesMissing:
+    """The refusal of a start for want of search attributes, naming the missing ones."""
+    try:
+        missing = await doctor.missing_search_attributes(client, client.namespace)
+    except Exception:
+        missing = []
+    if not missing:
+        return SearchAttributesMissing(f"Temporal refused the ticket's search attributes: {exc}")
+    return SearchAttributesMissing(doctor.missing_message(client.namespace, missing))
 
 
 async def _current_view(handle: WorkflowHandle[object, object]) -> TicketView:
