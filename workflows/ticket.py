@@ -221,6 +221,7 @@ class TicketWorkflow:
                 ),
                 result_type=EmailReceipt,
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.NOTIFY_RETRY,
             )
@@ -254,6 +255,7 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
@@ -325,6 +327,7 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
