@@ -823,6 +823,7 @@ class SlackCockpit:
         )
         mine: dict[str, TicketView] = {}
         known = False
+        unread = sorted({s.ticket_id for listing in found for s in listing.tickets if s.problem})
         for listing in found:
             for summary in listing.tickets:
                 view = summary.detail
@@ -840,9 +841,19 @@ class SlackCockpit:
             current = await self.agreements.in_force()
             if current.escalation.find_contact(slack_user_id=user_id) is None:
                 return "you are not in the escalation matrix, so no ticket can be yours"
+        footer = [_unread_line(unread)] if unread else []
         if not mine:
-            return "no open ticket is yours (assigned to you or acknowledged by you)"
+            return "\n".join(
+                ["no open ticket is yours (assigned to you or acknowledged by you)", *footer]
+            )
         now = datetime.now(UTC)
         ordered = sorted(mine.values(), key=lambda v: (v.priority, -v.tier.rank, v.ticket_id))
         header = f"{len(ordered)} open ticket{'s' if len(ordered) != 1 else ''} of yours:"
-        return "\n".join([header, *(_one_line(self.settings, v, now) for v in ordered)])
+        lines = [header, *(_one_line(self.settings, v, now) for v in ordered), *footer]
+        return "\n".join(lines)
+
+
+def _unread_line(ticket_ids: list[str]) -> str:
+    """Tickets that could not answer (a broken one among them, perhaps): said, not hidden."""
+    shown = ", ".join(ticket_ids[:10]) + (" …" if len(ticket_ids) > 10 else "")
+    return f"could not read {len(ticket_ids)} open ticket(s), which may be yours: {shown}"

@@ -7,6 +7,7 @@ asked and whose `http_status` the API uses; the CLI prints the message and exits
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import quote as quote_path
 
+from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import (
     Client,
@@ -41,6 +43,7 @@ from slaflow.tickets import (
     TicketInput,
     TicketStatus,
     TicketView,
+    opened_at_problem,
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier
@@ -54,6 +57,7 @@ ANSWER_TIMEOUT = timedelta(seconds=30)
 """How long a caller waits for a worker to answer an update or query before giving up."""
 DETAIL_CONCURRENCY = 8
 
+log = logging.getLogger("slaflow.tickets")
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 
@@ -94,6 +98,12 @@ class NotReady(TicketError):
     """The ticket's workflow exists but cannot answer a query yet; retrying shortly helps."""
 
     http_status = 503
+
+
+class InvalidTicket(TicketError):
+    """The intake itself is refused: a field the model alone cannot judge (`opened_at`)."""
+
+    http_status = 422
 
 
 class SearchAttributesMissing(TicketError):
@@ -146,6 +156,9 @@ class TicketSummary(BaseModel):
     closed_at: AwareDatetime | None
     workflow_status: str = Field(description="running, completed, failed, terminated, ...")
     detail: TicketView | None = Field(None, description="Live state, with ?detail=true.")
+    problem: str | None = Field(
+        None, description="With ?detail=true: why the ticket did not give its live state."
+    )
 
 
 class TicketList(BaseModel):
@@ -226,6 +239,8 @@ async def _translated(ticket_id: str) -> AsyncIterator[None]:
                 f"ticket {ticket_id}: no worker is polling its task queue "
                 "(is `slaflow worker` running?)"
             ) from exc
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # e.g. its workflow task fails
+            raise NotReady(f"ticket {ticket_id} cannot answer: {exc.message}") from exc
         raise
 
 
@@ -247,6 +262,18 @@ async def _is_running(handle: WorkflowHandle[object, object]) -> bool:
     return description.status == WorkflowExecutionStatus.RUNNING
 
 
+def with_opening(ticket: TicketInput) -> TicketInput:
+    """The ticket with `opened_at` defaulted to now; `InvalidTicket` when it lies outside
+    the window intake accepts (a date past 9999 broke every view that asked the ticket)."""
+    now = datetime.now(UTC)
+    if ticket.opened_at is None:
+        return ticket.model_copy(update={"opened_at": now})
+    problem = opened_at_problem(ticket.opened_at, now)
+    if problem:
+        raise InvalidTicket(f"opened_at: {problem}")
+    return ticket
+
+
 async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> Opened:
     """Start the ticket's workflow and answer once its terms are pinned; a duplicate intake
     gets the existing ticket back (created=False) and starts nothing."""
@@ -263,8 +290,7 @@ async def open_new_ticket(
 ) -> TicketView | None:
     """`open_ticket` for a caller that may not read tickets: None for a duplicate, whose
     state it must not see."""
-    if ticket.opened_at is None:
-        ticket = ticket.model_copy(update={"opened_at": datetime.now(UTC)})
+    ticket = with_opening(ticket)
     async with _translated(ticket.ticket_id):
         try:
             handle = await client.start_workflow(
@@ -359,6 +385,26 @@ async def run_command(client: Client, ticket_id: str, command: Command) -> Ticke
         raise TicketClosed(f"ticket {ticket_id} is closed") from None
 
 
+TICKET_READ_FAILURES = Counter(
+    "slaflow_ticket_read_failures",
+    "Tickets a many-ticket view (board, list with detail, Slack /sla) could not read live; "
+    "the view showed them as unreadable and went on. Lasting failures mean a broken ticket.",
+    ["view"],
+)
+VIEWS = ("board", "list")
+
+
+def unreadable(ticket_id: str, exc: BaseException, *, view: str) -> str:
+    """Why a ticket could not be read, counted and logged (with the traceback when the
+    failure is not one `_translated` knows)."""
+    TICKET_READ_FAILURES.labels(view=view if view in VIEWS else "other").inc()
+    if isinstance(exc, TicketError):
+        log.warning("%s: ticket %s unreadable: %s", view, ticket_id, exc.message)
+        return exc.message
+    log.error("%s: ticket %s unreadable", view, ticket_id, exc_info=exc)
+    return f"cannot read ticket {ticket_id}: {type(exc).__name__}: {exc}"
+
+
 def _member(kind: type[E], value: str | None) -> E | None:
     """An enum member, or None for a missing or unknown value (old runs, manual edits)."""
     try:
@@ -399,8 +445,8 @@ async def list_tickets(
             async with gate:
                 try:
                     summary.detail = await get_ticket(client, summary.ticket_id)
-                except TicketError:
-                    summary.detail = None
+                except Exception as exc:
+                    summary.problem = unreadable(summary.ticket_id, exc, view="list")
 
         await asyncio.gather(*(fill(t) for t in tickets if t.workflow_status == "running"))
     return TicketList(query=query, count=len(tickets), tickets=tickets)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,10 +100,11 @@ class TicketWorkflow:
         rt = self._rt or await self._open(input.ticket)
         while rt.status is not TicketStatus.CLOSED:
             now = workflow.now()
-            due = machine.next_due(rt, now)
-            if due is not None and due.at <= now:
-                self._after_change(machine.apply_due(rt, due, now))
-                continue
+            with _in_range():
+                due = machine.next_due(rt, now)
+                if due is not None and due.at <= now:
+                    self._after_change(machine.apply_due(rt, due, now))
+                    continue
             if self._history_full():
                 await self._drain()
                 workflow.continue_as_new(
@@ -140,7 +141,8 @@ class TicketWorkflow:
                 start_to_close_timeout=calls.STORE_TIMEOUT,
                 retry_policy=calls.STORE_RETRY,
             )
-        rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
+        with _in_range():
+            rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
         self._rt = rt
         self._after_change(notices)
         return rt
@@ -363,7 +365,8 @@ class TicketWorkflow:
         await workflow.wait_condition(lambda: self._rt is not None)
         self._refuse(name, command)  # again: state may have moved while waiting
         rt = self._state()
-        self._after_change(machine.apply_command(rt, name, command, workflow.now()))
+        with _in_range():
+            self._after_change(machine.apply_command(rt, name, command, workflow.now()))
         if rt.status is TicketStatus.RESOLVED and name == "resolve":
             self._background(self._record_facts())
         return machine.view(rt, workflow.now())
@@ -467,7 +470,8 @@ class TicketWorkflow:
             retry_policy=calls.STORE_RETRY,
         )
         self._refuse("adopt_terms", command)  # again: the ticket may have moved meanwhile
-        self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
+        with _in_range():
+            self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
         return machine.view(rt, workflow.now())
 
     @adopt_terms.validator
@@ -490,6 +494,19 @@ class TicketWorkflow:
     def explain(self, at: datetime | None = None) -> TicketExplanation:
         """Each deadline with the calendar, working spans and pauses that produced it."""
         return machine.explain(self._state(), at or workflow.now())
+
+
+@contextlib.contextmanager
+def _in_range() -> Iterator[None]:
+    """Date arithmetic past the year 9999 (an opening the edge would refuse, sent around it)
+    fails the ticket with a reason instead of failing its workflow task forever, which
+    would leave it stuck and every view that asks it erroring."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise ApplicationError(
+            f"the ticket's dates are out of range: {exc}", type="OutOfRange", non_retryable=True
+        ) from exc
 
 
 def _permanent(err: ActivityError) -> bool:

@@ -61,6 +61,7 @@ async def open_ticket(
 ) -> Any:
     """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket
     (its state only to a caller who may read tickets)."""
+    ticket = service.with_opening(ticket)  # refused before Temporal is asked
     client = await temporal.client()
     location = f"/tickets/{ticket.ticket_id}"
     if _may_read_tickets(request):
