@@ -55,7 +55,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         async def reply(to: ReplyTo, text: str) -> None:
             result.told.append((to, text))
 
-        state.slack.reply = reply
+        state.slack.reply = reply  # type: ignore[method-assign]
         yield result
 
 
