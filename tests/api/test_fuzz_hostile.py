@@ -19,7 +19,6 @@ from pydantic import BaseModel, SecretStr
 from starlette.testclient import TestClient
 
 from activities.db import create_tables
-from slaflow.settings import Settings
 from standins.slack_api import interaction_body, sign_request
 from starter.api.deps import TemporalGateway, app_state
 from starter.api.main import create_app
