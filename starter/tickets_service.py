@@ -139,7 +139,7 @@ class TicketFilter(BaseModel):
     priority: Priority | None = None
     tier: Tier | None = None
     breached: bool | None = None
-    customer: str | None = Field(None, min_length=1, max_length=200)
+    customer: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class TicketSummary(BaseModel):

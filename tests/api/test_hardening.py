@@ -17,13 +17,15 @@ import pytest
 from prometheus_client import REGISTRY
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from typer.testing import CliRunner
 
 from slaflow import ticket_machine as machine
 from slaflow.roles import Role
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
-from slaflow.settings import Settings
+from slaflow.settings import Settings, get_settings
 from starter.api.deps import TemporalGateway, app_state
 from starter.api.main import create_app
+from starter.cli import app as cli
 from starter.logs import configure_logging
 from tests.api_support import auth_headers, auth_settings
 from tests.factories import make_terms, make_ticket
@@ -265,3 +267,18 @@ async def test_an_unexpected_error_answers_json(tmp_path: Path) -> None:
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {"detail": "internal error (RuntimeError); see the API's log"}
+
+
+def test_the_cli_refuses_a_control_character_in_a_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLAFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SLAFLOW_TEMPORAL_ADDRESS", "127.0.0.1:1")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["ticket", "list", "--customer", "ACME\x00"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "--customer: String should match pattern" in result.stderr
+    assert "cannot reach Temporal" not in result.stderr
