@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_JSON_DEPTH = 32
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\(?:.|\Z))*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
+"""A JSON string, or a bracket. A string token never fails to match (an unterminated one runs
+to the end, a lone backslash included), so no input makes the scan quadratic."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -47,9 +48,13 @@ def check_query(query_string: bytes) -> None:
 def json_depth(raw: bytes) -> int:
     """How deeply arrays and objects nest in `raw`, without parsing it (no recursion)."""
     depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b'""', raw)):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        deepest = max(deepest, depth)
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
     return deepest
 
 
