@@ -100,6 +100,11 @@ class NotReady(TicketError):
     http_status = 503
 
 
+class TicketBroken(NotReady):
+    """The ticket's workflow task keeps failing (Temporal refuses to query it): it needs an
+    operator, not a retry."""
+
+
 class InvalidTicket(TicketError):
     """The intake itself is refused: a field the model alone cannot judge (`opened_at`)."""
 
@@ -239,8 +244,10 @@ async def _translated(ticket_id: str) -> AsyncIterator[None]:
                 f"ticket {ticket_id}: no worker is polling its task queue "
                 "(is `slaflow worker` running?)"
             ) from exc
-        if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # e.g. its workflow task fails
-            raise NotReady(f"ticket {ticket_id} cannot answer: {exc.message}") from exc
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # its workflow task keeps failing
+            raise TicketBroken(
+                f"ticket {ticket_id} is broken: {exc.message} (see the worker's log)"
+            ) from exc
         raise
 
 

@@ -193,14 +193,20 @@ async def test_slack_sla_names_tickets_it_could_not_read(
 
 
 def test_get_ticket_of_a_failing_workflow_is_503_not_500() -> None:
-    error = RPCError("workflow task in failed state", RPCStatusCode.FAILED_PRECONDITION, b"")
+    error = RPCError(
+        "Unable to query workflow due to Workflow Task in failed state.",
+        RPCStatusCode.FAILED_PRECONDITION,
+        b"",
+    )
 
     async def failing() -> None:
         raise error
 
     async def check() -> None:
-        with pytest.raises(service.NotReady):
+        with pytest.raises(service.TicketBroken) as broken:
             await service._answered("T-1", failing())
+        assert broken.value.http_status == 503
+        assert str(broken.value).startswith("ticket T-1 is broken: Unable to query workflow")
 
     import asyncio
 
