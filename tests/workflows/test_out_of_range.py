@@ -17,7 +17,9 @@ from workflows.ticket import TicketWorkflowInput, _in_range
 HANG_GUARD_SECONDS = 60  # a stuck ticket would never end: fail the test instead of hanging
 
 
-@pytest.mark.parametrize("opened_at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "opened_at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"], ids=["year_9999", "year_1"]
+)
 async def test_a_ticket_opened_out_of_range_fails_for_good(
     harness: Harness,  # noqa: F811 (the fixture)
     opened_at: str,
