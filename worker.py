@@ -25,6 +25,7 @@ from activities.agreement_store import seed_agreement
 from activities.amendments import AmendmentActivities
 from activities.db import make_engine
 from activities.facts import FactsActivities
+from activities.heartbeat import DeliveryHeartbeatInterceptor
 from activities.notification_metrics import NotificationMetricsInterceptor
 from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
@@ -107,7 +108,7 @@ def build_worker(
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        interceptors=[NotificationMetricsInterceptor()],
+        interceptors=[NotificationMetricsInterceptor(), DeliveryHeartbeatInterceptor()],
     )
 
 

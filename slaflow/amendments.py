@@ -28,6 +28,7 @@ from slaflow.agreement import Agreement
 from slaflow.business_time import add_business_time
 from slaflow.calendars import ResolvedCalendar
 from slaflow.durations import Duration
+from slaflow.iso_time import BoundedDatetime
 from slaflow.tickets import PinnedTerms
 from slaflow.tiers import Channel, Priority, Tier
 from slaflow.what_if import escalations_under
@@ -77,10 +78,10 @@ class AmendmentProposal(_Strict):
     )
     rationale: str = Field(min_length=1)
     signatories: list[Signatory] = Field(min_length=1)
-    effective_from: AwareDatetime | None = Field(
+    effective_from: BoundedDatetime | None = Field(
         None, description="When the new version takes effect; unset means on sign-off."
     )
-    deadline: AwareDatetime = Field(description="Sign-off must be complete by then.")
+    deadline: BoundedDatetime = Field(description="Sign-off must be complete by then.")
     moves_open_tickets: bool = Field(
         False, description="Whether open tickets move to the new terms (else only new tickets)."
     )

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT_WORDS = {
@@ -65,6 +65,17 @@ def parse_duration(value: Any) -> Any:
     return timedelta(seconds=sign * seconds)
 
 
+MAX_DURATION = timedelta(days=3660)
+"""No duration slaflow deals in (targets, windows, intervals) needs more than ten years; a
+longer one only overflows date arithmetic (`9999999w` past the year 9999)."""
+
+
+def bounded(value: timedelta) -> timedelta:
+    if not -MAX_DURATION <= value <= MAX_DURATION:
+        raise ValueError(f"must be at most {MAX_DURATION.days} days")
+    return value
+
+
 def format_duration(value: timedelta) -> str:
     """The shortest human form of a duration: 90 minutes -> "1h 30m"."""
     total = int(value.total_seconds())
@@ -82,6 +93,7 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
+    AfterValidator(bounded),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A timedelta that accepts "4h" in YAML and JSON and writes itself back the same way."""

@@ -355,9 +355,12 @@ def ticket_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Tickets from Temporal visibility, newest first (a just-opened one may lag a second)."""
-    filters = service.TicketFilter(
-        status=status, priority=priority, tier=tier, breached=breached, customer=customer
-    )
+    try:
+        filters = service.TicketFilter(
+            status=status, priority=priority, tier=tier, breached=breached, customer=customer
+        )
+    except ValidationError as exc:
+        fail_invalid(exc)
     found = with_temporal(lambda c: service.list_tickets(c, filters, limit=limit))
     typer.echo(found.model_dump_json(indent=2) if as_json else render_list(found.tickets))
 

@@ -89,23 +89,30 @@ async def check_namespace(settings: Settings, client: Client) -> Finding:
     return Finding("namespace", True, f"namespace {namespace} exists")
 
 
+async def missing_search_attributes(client: Client, namespace: str) -> list[str]:
+    """slaflow's search attributes the namespace lacks, by name (raises if it cannot ask)."""
+    async with asyncio.timeout(TIMEOUT_SECONDS):
+        found = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    return sorted({key.name for key in SEARCH_ATTRIBUTES} - set(found.custom_attributes))
+
+
+def missing_message(namespace: str, missing: list[str]) -> str:
+    return (
+        f"search attributes missing in namespace {namespace}: {', '.join(missing)} "
+        "(the README's `temporal operator search-attribute create` registers them)"
+    )
+
+
 async def check_search_attributes(settings: Settings, client: Client) -> Finding:
     namespace = settings.temporal_namespace
     try:
-        async with asyncio.timeout(TIMEOUT_SECONDS):
-            found = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=namespace)
-            )
+        missing = await missing_search_attributes(client, namespace)
     except Exception as exc:
         return Finding("search attributes", False, f"search attributes: {reason(exc)}")
-    missing = sorted({key.name for key in SEARCH_ATTRIBUTES} - set(found.custom_attributes))
     if missing:
-        return Finding(
-            "search attributes",
-            False,
-            f"search attributes missing in namespace {namespace}: {', '.join(missing)} "
-            "(the README's `temporal operator search-attribute create` registers them)",
-        )
+        return Finding("search attributes", False, missing_message(namespace, missing))
     names = ", ".join(key.name for key in SEARCH_ATTRIBUTES)
     return Finding("search attributes", True, f"search attributes registered: {names}")
 

@@ -61,12 +61,27 @@ def text_formatter() -> logging.Formatter:
 
 
 class _TextWithIds(logging.Formatter):
-    """The plain format, with `[ticket T-1]` appended when a record knows its ticket."""
+    """The plain format, with `[ticket T-1]` appended when a record knows its ticket.
+
+    Control characters of the message and the id are escaped (`\\n`), so text a caller
+    sent (a path with an encoded newline) cannot write a forged line of its own; only a
+    traceback, which follows the message, spans lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         ticket = getattr(record, "ticket_id", None)
-        return f"{text} [ticket {ticket}]" if ticket else text
+        return f"{text} [ticket {escape_controls(str(ticket))}]" if ticket else text
+
+
+def escape_controls(text: str) -> str:
+    """Every non-printable character as its Python escape (newline -> `\\n`)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 QUIET = {"alembic": logging.WARNING, "mail.log": logging.WARNING}

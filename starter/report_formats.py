@@ -55,6 +55,21 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters a spreadsheet reads as a formula (OWASP "CSV injection")."""
+
+
+def safe_cell(value: Any) -> str:
+    """`cell(value)`, with text that a spreadsheet would run as a formula prefixed by `'`
+    (OWASP's advice): a customer named `=HYPERLINK(...)` stays text. Numbers are left alone,
+    so a negative figure is still a number."""
+    text = cell(value)
+    numeric = isinstance(value, int | float | timedelta) and not isinstance(value, bool)
+    if not numeric and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def _values(model: BaseModel, names: Sequence[str]) -> list[Any]:
     return [getattr(model, name) for name in names]
 
@@ -114,7 +129,7 @@ def to_csv(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows([f"{META}{key}", cell(value)] for key, value in report_level(report).items())
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 

@@ -75,8 +75,10 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import next_tier
+from starter import slack_payloads as payloads
 from starter.amendments_service import decide as decide_amendment
 from starter.amendments_service import get_amendment
+from starter.slack_payloads import SlackPayloadInvalid, parse_payload
 from starter.tickets_service import (
     CommandRefused,
     TicketError,
@@ -257,14 +259,12 @@ def form_fields(body: bytes) -> dict[str, str]:
 
 
 def interaction_payload(body: bytes) -> dict[str, Any]:
-    """The JSON of an interaction's `payload` form field; ValueError when there is none."""
+    """The JSON object of an interaction's `payload` form field; `SlackPayloadInvalid` (a
+    ValueError) naming the problem when there is none, or it is too deep to read."""
     raw = form_fields(body).get("payload")
     if raw is None:
-        raise ValueError("no payload form field")
-    payload = json.loads(raw)
-    if not isinstance(payload, dict):
-        raise ValueError("payload is not a JSON object")
-    return payload
+        raise SlackPayloadInvalid("payload: no payload form field")
+    return parse_payload(raw)
 
 
 # ----- people -----------------------------------------------------------------------------------
@@ -443,11 +443,12 @@ def modal_errors(payload: dict[str, Any]) -> dict[str, str] | None:
 
 
 def modal_metadata(payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        metadata = json.loads((payload.get("view") or {}).get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return metadata if isinstance(metadata, dict) else {}
+    """What slaflow put in the modal, each value a string; {} when it is not ours."""
+    view = payload.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    return payloads.modal_metadata(raw if isinstance(raw, str) else "").model_dump(
+        exclude_none=True
+    )
 
 
 def _mrkdwn(text: str) -> str:
@@ -600,25 +601,58 @@ class SlackCockpit:
         """Slack's answer to an interaction, due within 3 s: None for a plain 200 (or an empty
         Socket Mode ack), or `response_action: errors` to keep a modal whose text is unusable
         open. The command itself runs afterwards through `spawn`."""
+        try:
+            payloads.check_interaction(payload)
+        except SlackPayloadInvalid as exc:
+            log.warning("refused a signed Slack interaction: %s", exc)
+            spawn(self._unreadable(str(exc)), payload)
+            raise
         kind = payload.get("type")
         if kind == "block_actions":
-            spawn(self.on_block_action, payload)
+            spawn(self._guarded(self.on_block_action), payload)
         elif kind == "view_submission":
             errors = modal_errors(payload)
             if errors:
                 return {"response_action": "errors", "errors": errors}
-            spawn(self.on_view_submission, payload)
+            spawn(self._guarded(self.on_view_submission), payload)
         else:
             log.info("ignoring Slack interaction of type %r", kind)
         return None
 
     async def take_command(self, form: dict[str, str]) -> dict[str, Any]:
-        """The answer to a slash command (`/sla` only), within Slack's 3 s."""
-        if "ssl_check" in form:  # Slack's certificate probe carries no command
+        """The answer to a slash command (`/sla` only), within Slack's 3 s;
+        `SlackPayloadInvalid` for fields of another shape."""
+        command = payloads.slash_command(form)
+        if command.ssl_check is not None:  # Slack's certificate probe carries no command
             return ephemeral("ok")
-        if form.get("command", "/sla") != "/sla":
-            return ephemeral(f"unknown command {form['command']}")
-        return await self.slash(form)
+        if command.command != "/sla":
+            return ephemeral(f"unknown command {command.command}")
+        return await self.slash(command.model_dump(exclude_none=True))
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """`handler`, never ending in an exception: whatever it did not foresee is logged and
+        told to the clicker, so no background task dies unseen."""
+
+        async def run(payload: dict[str, Any]) -> None:
+            try:
+                await handler(payload)
+            except Exception as exc:
+                log.exception("Slack %s failed", payload.get("type"))
+                await self._unreadable(f"{type(exc).__name__}: {exc}")(payload)
+
+        return run
+
+    def _unreadable(self, reason: str) -> Handler:
+        """Tells the clicker of a payload slaflow refused or failed on, where it can."""
+
+        async def tell(payload: dict[str, Any]) -> None:
+            user_id, response_url, channel_id = payloads.best_effort_reply_to(payload)
+            await self.reply(
+                ReplyTo(user_id, response_url, channel_id),
+                f"failed: slaflow could not read what Slack sent ({reason}); nothing was done",
+            )
+
+        return tell
 
     # -- answering the clicker --
 
@@ -637,7 +671,7 @@ class SlackCockpit:
                 )
             else:
                 log.warning("no way to tell Slack user %s: %s", to.user_id, text)
-        except (httpx.HTTPError, SlackApiError) as exc:
+        except Exception as exc:  # an unreachable or odd response_url must not end the task
             log.warning("could not tell Slack user %s %r: %s", to.user_id, text, exc)
 
     async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Contact | None]:
@@ -837,6 +871,7 @@ class SlackCockpit:
         )
         mine: dict[str, TicketView] = {}
         known = False
+        unread = sorted({s.ticket_id for listing in found for s in listing.tickets if s.problem})
         for listing in found:
             for summary in listing.tickets:
                 view = summary.detail
@@ -854,9 +889,19 @@ class SlackCockpit:
             current = await self.agreements.in_force()
             if current.escalation.find_contact(slack_user_id=user_id) is None:
                 return "you are not in the escalation matrix, so no ticket can be yours"
+        footer = [_unread_line(unread)] if unread else []
         if not mine:
-            return "no open ticket is yours (assigned to you or acknowledged by you)"
+            return "\n".join(
+                ["no open ticket is yours (assigned to you or acknowledged by you)", *footer]
+            )
         now = datetime.now(UTC)
         ordered = sorted(mine.values(), key=lambda v: (v.priority, -v.tier.rank, v.ticket_id))
         header = f"{len(ordered)} open ticket{'s' if len(ordered) != 1 else ''} of yours:"
-        return "\n".join([header, *(_one_line(self.settings, v, now) for v in ordered)])
+        lines = [header, *(_one_line(self.settings, v, now) for v in ordered), *footer]
+        return "\n".join(lines)
+
+
+def _unread_line(ticket_ids: list[str]) -> str:
+    """Tickets that could not answer (a broken one among them, perhaps): said, not hidden."""
+    shown = ", ".join(ticket_ids[:10]) + (" …" if len(ticket_ids) > 10 else "")
+    return f"could not read {len(ticket_ids)} open ticket(s), which may be yours: {shown}"

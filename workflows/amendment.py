@@ -208,6 +208,7 @@ class AmendmentWorkflow:
                 activity,
                 calls.AmendmentNotice(idempotency_key=key, kind=kind, to=to, amendment=view),
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.NOTIFY_RETRY,
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,13 +107,14 @@ class TicketWorkflow:
         rt = self._rt or await self._open(input.ticket)
         while rt.status is not TicketStatus.CLOSED:
             now = workflow.now()
-            due = machine.next_due(rt, now)
-            if due is not None and due.at <= now:
-                breaches = _breaches(rt)
-                self._after_change(machine.apply_due(rt, due, now))
-                if _breaches(rt) != breaches and self._records_changes():
-                    self._background(self._record_facts())
-                continue
+            with _in_range():
+                due = machine.next_due(rt, now)
+                if due is not None and due.at <= now:
+                    breaches = _breaches(rt)
+                    self._after_change(machine.apply_due(rt, due, now))
+                    if _breaches(rt) != breaches and self._records_changes():
+                        self._background(self._record_facts())
+                    continue
             if self._history_full():
                 await self._drain()
                 workflow.continue_as_new(
@@ -150,7 +151,8 @@ class TicketWorkflow:
                 start_to_close_timeout=calls.STORE_TIMEOUT,
                 retry_policy=calls.STORE_RETRY,
             )
-        rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
+        with _in_range():
+            rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
         self._rt = rt
         self._after_change(notices)
         return rt
@@ -236,6 +238,7 @@ class TicketWorkflow:
                 ),
                 result_type=EmailReceipt,
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.NOTIFY_RETRY,
             )
@@ -270,6 +273,7 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
@@ -341,6 +345,7 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
@@ -384,7 +389,8 @@ class TicketWorkflow:
         await workflow.wait_condition(lambda: self._rt is not None)
         self._refuse(name, command)  # again: state may have moved while waiting
         rt = self._state()
-        self._after_change(machine.apply_command(rt, name, command, workflow.now()))
+        with _in_range():
+            self._after_change(machine.apply_command(rt, name, command, workflow.now()))
         resolved = rt.status is TicketStatus.RESOLVED and name == "resolve"
         if resolved or (name == "reopen" and self._records_changes()):
             self._background(self._record_facts())
@@ -489,7 +495,8 @@ class TicketWorkflow:
             retry_policy=calls.STORE_RETRY,
         )
         self._refuse("adopt_terms", command)  # again: the ticket may have moved meanwhile
-        self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
+        with _in_range():
+            self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
         return machine.view(rt, workflow.now())
 
     @adopt_terms.validator
@@ -517,6 +524,19 @@ class TicketWorkflow:
 def _breaches(rt: TicketRuntime) -> tuple[bool, ...]:
     """Which targets have breached: a change means the facts must be written."""
     return tuple(t.breached_at is not None for t in rt.targets)
+
+
+@contextlib.contextmanager
+def _in_range() -> Iterator[None]:
+    """Date arithmetic past the year 9999 (an opening the edge would refuse, sent around it)
+    fails the ticket with a reason instead of failing its workflow task forever, which
+    would leave it stuck and every view that asks it erroring."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise ApplicationError(
+            f"the ticket's dates are out of range: {exc}", type="OutOfRange", non_retryable=True
+        ) from exc
 
 
 def _permanent(err: ActivityError) -> bool:

@@ -17,6 +17,7 @@ from starter.api import docs, errors, metrics
 from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
+from starter.api.input_guard import InputGuardMiddleware
 from starter.api.metrics import RequestMetrics
 from starter.api.pages import mount_static
 from starter.api.routers import (
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.slaflow = build_state(settings)
     errors.install(app)
+    app.add_middleware(InputGuardMiddleware)  # inside the limit: the body it reads is bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestMetrics)  # outermost: times every request, refusals included
     # Roles per router; tickets declares its own per route (intake opens, agents act).

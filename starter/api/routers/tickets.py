@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse
 
 from slaflow.roles import Role
 from slaflow.tickets import (
@@ -20,6 +21,7 @@ from slaflow.tickets import (
     TicketExplanation,
     TicketInput,
     TicketView,
+    workflow_id_for,
 )
 from starter import tickets_service as service
 from starter.api.auth import requires, wants_html
@@ -43,20 +45,46 @@ TicketId = Annotated[
     dependencies=requires(Role.INTAKE),
     responses={
         201: {"description": "Started; the ticket's SLA targets are pinned."},
-        200: {"model": TicketView, "description": "Already known: its current state."},
+        200: {
+            "model": TicketView | service.KnownTicket,
+            "description": "Already known: its current state for the agent role and above; "
+            "for the intake role, which may not read tickets, only that it exists.",
+        },
         **responses(400, 401, 403, 422, 503, 504),
     },
 )
 async def open_ticket(
-    ticket: TicketInput, temporal: TemporalDep, settings: SettingsDep, response: Response
-) -> TicketView:
-    """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket."""
-    opened = await service.open_ticket(await temporal.client(), settings.task_queue, ticket)
+    ticket: TicketInput,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+) -> Any:
+    """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket
+    (its state only to a caller who may read tickets)."""
+    ticket = service.with_opening(ticket)  # refused before Temporal is asked
+    client = await temporal.client()
+    location = f"/tickets/{ticket.ticket_id}"
+    if _may_read_tickets(request):
+        opened = await service.open_ticket(client, settings.task_queue, ticket)
+    else:
+        view = await service.open_new_ticket(client, settings.task_queue, ticket)
+        if view is None:
+            known = service.KnownTicket(
+                ticket_id=ticket.ticket_id, workflow_id=workflow_id_for(ticket.ticket_id)
+            )
+            return JSONResponse(known.model_dump(), headers={"Location": location})
+        opened = service.Opened(view=view, created=True)
     if opened.created:
         count_ticket_opened(ticket)
     response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
-    response.headers["Location"] = f"/tickets/{opened.view.ticket_id}"
+    response.headers["Location"] = location
     return opened.view
+
+
+def _may_read_tickets(request: Request) -> bool:
+    role = getattr(request.state, "role", None)
+    return isinstance(role, Role) and role.includes(Role.AGENT)
 
 
 @router.get(
