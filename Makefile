@@ -40,7 +40,18 @@ $(CHROMIUM):
 		echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' for the browser tests"; \
 	fi
 
-pytest: $(STAMP) $(CHROMIUM)
+# Debian's docker-compose 1.29 validates the compose file offline (tests/test_compose.py); no
+# Docker engine is needed or started.
+COMPOSE := /usr/bin/docker-compose
+
+$(COMPOSE):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose; \
+	else \
+		echo "$(COMPOSE) is missing: run 'sudo apt-get install -y docker-compose' for the compose check"; \
+	fi
+
+pytest: $(STAMP) $(CHROMIUM) $(COMPOSE)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 fmt: $(STAMP)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -24,6 +25,7 @@ from activities.agreement_store import seed_agreements
 from activities.amendments import AmendmentActivities
 from activities.db import make_engine
 from activities.facts import FactsActivities
+from activities.heartbeat import DeliveryHeartbeatInterceptor
 from activities.notification_metrics import NotificationMetricsInterceptor
 from activities.notify_amendment import AmendmentNotifyActivities
 from activities.notify_email import EmailActivities
@@ -36,6 +38,7 @@ from activities.service_levels import (
 )
 from activities.terms import TermsActivities
 from activities.ticket_mover import TicketMoverActivities
+from slaflow.secret_policy import InsecureSettings, refuse_weak_secrets
 from slaflow.settings import Settings, get_settings
 from starter.logs import configure_logging
 from starter.service_level_schedule import ensure_service_level_schedule
@@ -105,7 +108,7 @@ def build_worker(
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        interceptors=[NotificationMetricsInterceptor()],
+        interceptors=[NotificationMetricsInterceptor(), DeliveryHeartbeatInterceptor()],
     )
 
 
@@ -143,6 +146,11 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 def main() -> None:
     settings = get_settings()
     configure_logging(settings)
+    try:
+        refuse_weak_secrets(settings, "worker")
+    except InsecureSettings as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     try:
         asyncio.run(run_worker(settings))
     except SchemaNotCurrent as exc:

@@ -151,6 +151,20 @@ def version(
         return row
 
 
+def latest_version(engine: Engine, agreement_id: str = DEFAULT_AGREEMENT_ID) -> AgreementVersionRow:
+    """The agreement's newest version (in force or still to take effect): the only one an
+    amendment may amend, since committing refuses any other."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(AgreementVersionRow)
+            .where(AgreementVersionRow.agreement_id == agreement_id)
+            .order_by(col(AgreementVersionRow.number).desc())
+        ).first()
+    if row is None:
+        raise NoAgreementError(f"agreement {agreement_id!r} has no version stored yet")
+    return row
+
+
 def version_in_force(
     engine: Engine, at: datetime, agreement_id: str = DEFAULT_AGREEMENT_ID
 ) -> AgreementVersionRow:

@@ -101,8 +101,9 @@ def compute_impact(engine: Engine, request: ImpactRequest, window_days: int) -> 
     tickets = closed_tickets(engine, since, until, request.agreement_id)
     years = [t.opened_at.year for t in tickets] or [until.year]
     first, last = min(years) - 1, max(years) + 1
+    latest = agreement_store.latest_version(engine, request.agreement_id).number
     try:
-        return rules.impact(
+        report = rules.impact(
             tickets,
             current,
             _calendars(current, first, last),
@@ -116,6 +117,7 @@ def compute_impact(engine: Engine, request: ImpactRequest, window_days: int) -> 
         )
     except ValueError as err:  # an unknown zone or holiday country in a calendar
         raise ApplicationError(str(err), type="InvalidCalendar", non_retryable=True) from err
+    return report.model_copy(update={"latest_version": latest})
 
 
 def commit(engine: Engine, request: CommitRequest) -> CommitResult:

@@ -14,7 +14,7 @@ import hashlib
 import re
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -29,10 +29,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db import upsert_insert
 from activities.tables import NotificationRow
-from slaflow.durations import format_duration
 from slaflow.notifications import EmailNotification, EmailReceipt
 from slaflow.settings import Settings
 from slaflow.tickets import TargetView, TicketView
+from slaflow.time_left import describe_time_left
 
 __all__ = [
     "EmailActivities",
@@ -118,15 +118,7 @@ def _left(target: TargetView, now: datetime) -> str:
         return f"met late at {_when(target.met_at)}" if target.met_at else "met late"
     if target.status == "paused" or target.deadline is None:
         return target.status
-    seconds = int((_utc(target.deadline) - now).total_seconds())
-    minutes = timedelta(minutes=abs(seconds) // 60)  # seconds would be false precision
-    if not minutes:
-        return "due now"
-    return (
-        f"overdue by {format_duration(minutes)}"
-        if seconds < 0
-        else f"{format_duration(minutes)} left"
-    )
+    return describe_time_left((_utc(target.deadline) - now).total_seconds())
 
 
 def describe_targets(ticket: TicketView, now: datetime | None = None) -> list[TargetLine]:

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from activities.notify_email import describe_targets, load_receipt, store_receipt, ticket_link
 from slaflow.notifications import SlackNotification, SlackReceipt, SlackRootUpdate
 from slaflow.settings import Settings
-from slaflow.tickets import EventKind, NoticeKind, TicketStatus, TicketView
+from slaflow.tickets import EventKind, NoticeKind, TargetKind, TicketStatus, TicketView
 from slaflow.tiers import Priority, next_tier
 
 __all__ = [
@@ -81,6 +81,7 @@ _FINISHED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 ACTIONS_BLOCK_ID = "slaflow_ticket_actions"
 BUTTONS: tuple[tuple[str, str, str | None], ...] = (
     ("acknowledge", "Acknowledge", "primary"),
+    ("respond", "Responded", None),
     ("assign", "Take ownership", None),
     ("escalate", "Escalate", "danger"),
     ("resolve", "Resolve", None),
@@ -107,9 +108,14 @@ def action_buttons(ticket_id: str, actions: tuple[str, ...] | None = None) -> di
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 
 
+def _first_response_met(ticket: TicketView) -> bool:
+    return any(t.kind is TargetKind.FIRST_RESPONSE and t.met_at for t in ticket.targets)
+
+
 def buttons_for(ticket: TicketView) -> tuple[str, ...]:
     """The commands that still make sense: none once resolved or closed, no Acknowledge once
-    the current page is acknowledged, no Escalate at the top of the ladder."""
+    the current page is acknowledged, no Responded once the first response is recorded (an
+    acknowledgement is not one), no Escalate at the top of the ladder."""
     if ticket.status in _FINISHED:
         return ()
     shown = []
@@ -117,6 +123,8 @@ def buttons_for(ticket: TicketView) -> tuple[str, ...]:
         if action_id == "acknowledge" and ticket.acknowledged_by is not None:
             continue
         if action_id == "escalate" and next_tier(ticket.tier) is None:
+            continue
+        if action_id == "respond" and _first_response_met(ticket):
             continue
         shown.append(action_id)
     return tuple(shown)
@@ -190,6 +198,8 @@ def status_line(update: SlackRootUpdate) -> str:
         line = f"*{status.value.replace('_', ' ').capitalize()}* at the {ticket.tier.label} tier"
     elif ticket.acknowledged_by is not None:
         line = f"*Acknowledged* by {_esc(ticket.acknowledged_by)} at the {ticket.tier.label} tier"
+        if not _first_response_met(ticket):  # acknowledging is not responding
+            line += "; the first-response clock still runs: press *Responded* once replied"
     else:
         line = f"*Open*, waiting for the {ticket.tier.label} tier to acknowledge"
         mentions = [f"<@{c.slack_user_id}>" for c in update.paged if c.slack_user_id]

@@ -83,7 +83,7 @@ class AgreementVersionRow(SQLModel, table=True):
 
 
 class TicketFactRow(SQLModel, table=True):
-    """What reporting needs of one ticket; upserted when it resolves and when it closes."""
+    """What reporting needs of one ticket; upserted when it resolves, closes, breaches, reopens."""
 
     __tablename__ = "ticket_facts"
 
@@ -126,6 +126,9 @@ class TicketFactRow(SQLModel, table=True):
         default=None, description="Business seconds counted."
     )
     resolution_seconds: float | None = Field(default=None, description="Business seconds counted.")
+    acknowledged_seconds: float | None = Field(
+        default=None, description="Business seconds to the first acknowledgement."
+    )
     resolved_tier: str | None = Field(default=None, description="The tier it was at when resolved.")
     agent_ack_seconds: float | None = None
     team_lead_ack_seconds: float | None = None

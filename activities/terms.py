@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import MAXYEAR, MINYEAR
+
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -21,6 +23,14 @@ class TermsActivities:
 
     @activity.defn(name=PIN_TERMS)
     def pin_terms(self, request: PinRequest) -> PinnedTerms:
+        year = request.opened_at.year
+        if not MINYEAR + YEARS_BEFORE <= year <= MAXYEAR - YEARS_AFTER:
+            # Its calendars cannot be resolved, now or on any retry: fail the ticket.
+            raise ApplicationError(
+                f"opened_at {request.opened_at.isoformat()} is out of range",
+                type="OutOfRange",
+                non_retryable=True,
+            )
         try:
             if request.version is not None:
                 row = agreement_store.version(self._engine, request.version, request.agreement_id)
@@ -31,7 +41,6 @@ class TermsActivities:
         except agreement_store.NoAgreementError as err:
             raise ApplicationError(str(err), type="NoAgreement") from err
         agreement = agreement_store.agreement_of(row)
-        year = request.opened_at.year
         calendars = resolve_calendars(
             agreement.calendars,
             agreement.calendar_names(),

@@ -113,3 +113,13 @@ def role_of_digest(
             )
             session.commit()
         return Role(row.role)
+
+
+def name_of_digest(engine: Engine, digest: str) -> str | None:
+    """The name of the unrevoked token with this digest, or None."""
+    with Session(engine) as session:
+        return session.exec(
+            select(ApiTokenRow.name).where(
+                ApiTokenRow.digest == digest, col(ApiTokenRow.revoked_at).is_(None)
+            )
+        ).first()

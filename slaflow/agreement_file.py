@@ -15,19 +15,32 @@ from slaflow.customers import DEFAULT_HEADER, AgreementHeader, set_problems, unk
 class AgreementFileError(ValueError):
     """An agreement file that cannot be read, parsed or validated.
 
-    The message has one line per problem, each ``<file>: <field.path>: <what is wrong>``;
-    `problems` holds the same as ``(field path, message)`` pairs ("" when no field applies).
+    The message has one line per problem, each ``<file>:<line>: <field.path>: <what is
+    wrong>`` (the line where the field, or the nearest mapping holding it, is written);
+    `problems` holds ``(field path, message)`` pairs ("" when no field applies) and `lines`
+    the line of each (None when unknown).
     """
 
-    def __init__(self, path: Path | str, problems: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        problems: list[tuple[str, str]],
+        lines: list[int | None] | None = None,
+    ) -> None:
         self.path = str(path)
         self.problems = problems
+        self.lines = lines or [None] * len(problems)
         super().__init__(
             "\n".join(
-                f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
-                for field, message in problems
+                _problem_line(self.path, line, field, message)
+                for (field, message), line in zip(problems, self.lines, strict=True)
             )
         )
+
+
+def _problem_line(path: str, line: int | None, field: str, message: str) -> str:
+    where = f"{path}:{line}" if line is not None else path
+    return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -92,6 +105,45 @@ class AgreementFile(BaseModel):
     agreement: Agreement
 
 
+def node_lines(node: yaml.Node | None, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Each field path of a composed YAML document and the (1-based) line it starts on."""
+    lines: dict[tuple[str, ...], int] = {}
+    if node is None:
+        return lines
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines.update(node_lines(value, (*path, str(key.value))))
+                lines[(*path, str(key.value))] = key.start_mark.line + 1  # the key's line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(node_lines(item, (*path, str(index))))
+    return lines
+
+
+def _line_of(lines: dict[tuple[str, ...], int], loc: tuple[int | str, ...]) -> int | None:
+    """The line of the deepest written part of `loc` (a missing field: its parent's line)."""
+    parts = tuple(str(part) for part in loc if part != "[key]")
+    for end in range(len(parts), -1, -1):
+        if parts[:end] in lines:
+            return lines[parts[:end]]
+    return None
+
+
+def _lines(text: str, fields: list[tuple[int | str, ...]]) -> list[int | None]:
+    """The line each field path (as its parts) is written on, in a document that loaded."""
+    try:
+        lines = node_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:  # cannot happen after a successful load; no lines then
+        return [None] * len(fields)
+    return [_line_of(lines, field) for field in fields]
+
+
+def _locs(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[tuple[int | str, ...]]:
+    return [(*prefix, *detail["loc"]) for detail in error.errors(include_url=False)]
+
+
 def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
     """Validate agreement YAML `text` (its header, if any, included); `source` names it."""
     return parse_agreement_file(text, source).agreement
@@ -105,14 +157,16 @@ def parse_agreement_file(text: str, source: Path | str = "<agreement>") -> Agree
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise AgreementFileError(source, [("", f"invalid YAML: {where}{problem}")]) from exc
+        where = f"column {mark.column + 1}: " if mark is not None else ""
+        line = mark.line + 1 if mark is not None else None
+        raise AgreementFileError(source, [("", f"invalid YAML: {where}{problem}")], [line]) from exc
     if not isinstance(data, dict):
         kind = _KINDS.get(type(data), f"a {type(data).__name__}")
         raise AgreementFileError(
             source, [("", f"the top level must be a mapping of agreement fields, not {kind}")]
         )
     problems: list[tuple[str, str]] = []
+    locs: list[tuple[int | str, ...]] = []  # where each problem is, for its line
     header: AgreementHeader | None = DEFAULT_HEADER
     agreement: Agreement | None = None
     if "agreement" in data:
@@ -122,14 +176,18 @@ def parse_agreement_file(text: str, source: Path | str = "<agreement>") -> Agree
         except ValidationError as exc:
             header = None
             problems += [(_under("agreement", f), m) for f, m in _problems(exc)]
+            locs += _locs(exc, ("agreement",))
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
         problems += _problems(exc)
+        locs += _locs(exc)
     if header is not None and agreement is not None:
-        problems += unknown_services(header, agreement.scope)
+        services = unknown_services(header, agreement.scope)
+        problems += services
+        locs += [tuple(field.split(".")) for field, _ in services]
     if problems or header is None or agreement is None:
-        raise AgreementFileError(source, problems)
+        raise AgreementFileError(source, problems, _lines(text, locs))
     return AgreementFile(source=str(source), header=header, agreement=agreement)
 
 
@@ -160,6 +218,7 @@ class AgreementSetError(AgreementFileError):
         ValueError.__init__(self, "\n".join(str(e) for e in errors))
         self.path = errors[0].path
         self.problems = [p for e in errors for p in e.problems]
+        self.lines = [line for e in errors for line in e.lines]
 
 
 def agreement_paths(path: Path) -> list[Path]:

@@ -29,6 +29,7 @@ from slaflow.business_time import add_business_time
 from slaflow.calendars import ResolvedCalendar
 from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
 from slaflow.durations import Duration
+from slaflow.iso_time import BoundedDatetime
 from slaflow.tickets import PinnedTerms
 from slaflow.tiers import Channel, Priority, Tier
 from slaflow.what_if import escalations_under
@@ -78,10 +79,10 @@ class AmendmentProposal(_Strict):
     )
     rationale: str = Field(min_length=1)
     signatories: list[Signatory] = Field(min_length=1)
-    effective_from: AwareDatetime | None = Field(
+    effective_from: BoundedDatetime | None = Field(
         None, description="When the new version takes effect; unset means on sign-off."
     )
-    deadline: AwareDatetime = Field(description="Sign-off must be complete by then.")
+    deadline: BoundedDatetime = Field(description="Sign-off must be complete by then.")
     moves_open_tickets: bool = Field(
         False, description="Whether open tickets move to the new terms (else only new tickets)."
     )
@@ -234,6 +235,11 @@ class ImpactReport(BaseModel):
     since: AwareDatetime
     until: AwareDatetime
     current_version: int
+    latest_version: int | None = Field(
+        None,
+        description="The newest stored version when the impact was computed; the amendment is "
+        "stale when it is not the amended one (None in reports made before this field).",
+    )
     tickets: int
     priorities: list[PriorityImpact]
     note: str = (
@@ -465,6 +471,18 @@ def record_move(state: AmendmentState, now: datetime, moved: int, kept: int) -> 
         "slaflow",
         "moved_open_tickets",
         f"{moved} open ticket(s) moved to the new version, {kept} kept their terms",
+    )
+
+
+def stale_reason(state: AmendmentState, latest: int | None) -> str | None:
+    """Why the amendment can never take effect, when `latest` is no longer the version it
+    amends (committing would refuse it), else None."""
+    amends = state.proposal.amends_version
+    if latest is None or latest == amends:
+        return None
+    return (
+        f"amendment {state.proposal.amendment_id} amends version {amends}, but version "
+        f"{latest} is now the latest; propose it again against {latest}"
     )
 
 

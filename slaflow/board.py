@@ -63,6 +63,11 @@ class BoardTicket(BaseModel):
     live: bool = Field(
         description="True when the ticket answered its query; False: visibility's word only."
     )
+    problem: str | None = Field(
+        None,
+        description="Why the ticket did not answer its query; one that keeps saying so is "
+        "broken (its workflow fails) and wants an operator.",
+    )
 
 
 class BoardCell(BaseModel):
@@ -148,8 +153,10 @@ def from_visibility(
     status: TicketStatus | None,
     breached: bool | None,
     opened_at: datetime | None,
+    problem: str | None = None,
 ) -> BoardTicket:
-    """A ticket whose query did not answer (busy worker, terms still pinning): no clocks."""
+    """A ticket whose query did not answer (busy worker, terms still pinning, a broken
+    workflow): no clocks, and the reason."""
     return BoardTicket(
         ticket_id=ticket_id,
         workflow_id=workflow_id,
@@ -163,6 +170,7 @@ def from_visibility(
         time_left_seconds=None,
         next_deadline=None,
         live=False,
+        problem=problem,
     )
 
 

@@ -6,10 +6,10 @@ ticket opened in 1970; these types refuse that with a message saying what to sen
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
@@ -20,5 +20,34 @@ def _text_only(value: Any) -> Any:
     return value
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""The window every date a caller sends must lie in: far wider than any ticket, agreement or
+report needs, and far enough from the year 9999 that adding a target cannot overflow."""
+
+
+def window_problem(value: datetime) -> str | None:
+    if not EARLIEST <= value < LATEST:
+        return f"must lie between {EARLIEST.year} and {LATEST.year - 1}"
+    return None
+
+
+def _in_window(value: datetime) -> datetime:
+    problem = window_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _day_in_window(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year - 1}")
+    return value
+
+
+BoundedDatetime = Annotated[AwareDatetime, AfterValidator(_in_window)]
+"""An aware datetime within [EARLIEST, LATEST)."""
 IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-IsoDate = Annotated[date, BeforeValidator(_text_only)]
+"""Unbounded, since workflows decode it too (a ticket must never fail to load): the edge
+bounds a ticket's opening (`slaflow.tickets.opened_at_problem`)."""
+IsoDate = Annotated[date, BeforeValidator(_text_only), AfterValidator(_day_in_window)]

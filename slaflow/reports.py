@@ -4,10 +4,10 @@ Every figure here is defined once, in this module's docstrings; the README and t
 these words. The database side (`starter/reports_service.py`) only loads rows and calls these.
 
 **Which tickets.** A report covers the tickets *opened* in its period ``[from, to)`` (by
-``opened_at``, UTC). Facts are written when a ticket resolves and again when it closes (a
-reopened ticket's row is rewritten when it resolves again), so a report counts tickets that
-have been resolved at least once; tickets still open for the first time are on the live board,
-not here.
+``opened_at``, UTC). Facts are written when a ticket resolves, closes, breaches a target or
+reopens, so a row is the ticket as it is now (a reopened ticket is not resolved). Of those,
+`Counting` says which a report counts, and the report names it: ``resolved`` (resolved at
+least once) or ``completed_or_breached`` (also open tickets with a breached target).
 
 **Figures of a group** (`GroupFigures`):
 
@@ -20,8 +20,12 @@ not here.
   **business time** of its calendar with its pauses excluded, exactly as the workflow escalated.
 * **MTTA**: mean time to acknowledge, ``acknowledged_at - opened_at`` (the first
   acknowledgement of any tier), over acknowledged tickets. **MTTR**: mean time to resolve,
-  ``resolved_at - opened_at`` (the latest resolution), over resolved tickets. Both are
-  **wall-clock** seconds, pauses included: what the customer experienced. Median and p90 use
+  ``resolved_at - opened_at`` (the latest resolution), over tickets resolved now. Both are
+  **wall-clock** seconds, pauses included: what the customer experienced. ``mtta_business_*``
+  and ``mttr_business_*``: the same tickets in **business time**, counted like the target's
+  clock (first response's calendar to the acknowledgement; the resolution clock to the
+  resolution), pauses and resolved-until-reopened time excluded; tickets whose facts predate
+  these figures are left out of them. Median and p90 use
   linear interpolation between the closest ranks (numpy's default), so p90 >= median.
 * ``first_response_breaches`` / ``resolution_breaches``: tickets whose target breached;
   ``breached_tickets``: tickets with either.
@@ -48,6 +52,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any, Literal
 
@@ -71,6 +76,25 @@ class GroupBy(StrEnum):
     WEEK = "week"
 
 
+class Counting(StrEnum):
+    """Which tickets a report counts (each report names its convention).
+
+    ``resolved`` (the default, as before): tickets resolved at least once (resolved or closed
+    now, or reopened since). ``completed_or_breached`` (Zendesk's convention): those and every
+    open ticket with a breached target, so a breach shows while the ticket is still open.
+    In both, a target counts once it is met or breached."""
+
+    RESOLVED = "resolved"
+    COMPLETED_OR_BREACHED = "completed_or_breached"
+
+
+def counted(rows: Iterable[FactRow], counting: Counting) -> list[FactRow]:
+    """The rows a report under `counting` counts."""
+    if counting is Counting.COMPLETED_OR_BREACHED:
+        return list(rows)
+    return [r for r in rows if _resolved(r) or r.reopen_count > 0]
+
+
 class FactRow(BaseModel):
     """The columns of `ticket_facts` that reports read (see `slaflow.tickets.TicketFacts`)."""
 
@@ -89,6 +113,8 @@ class FactRow(BaseModel):
     resolution_breached: bool = False
     highest_tier: Tier = Tier.AGENT
     resolved_tier: Tier | None = None
+    acknowledged_seconds: float | None = None
+    resolution_seconds: float | None = None
     escalations: int = 0
     reopen_count: int = 0
     paused_seconds: float = 0.0
@@ -202,16 +228,24 @@ class GroupFigures(BaseModel):
     first_response_measured: int
     first_response_compliance: float | None
     first_response_objective: float | None
+    first_response_meets_objective: bool | None
     resolution_met: int
     resolution_measured: int
     resolution_compliance: float | None
     resolution_objective: float | None
+    resolution_meets_objective: bool | None
     mtta_mean_seconds: float | None
     mtta_median_seconds: float | None
     mtta_p90_seconds: float | None
     mttr_mean_seconds: float | None
     mttr_median_seconds: float | None
     mttr_p90_seconds: float | None
+    mtta_business_mean_seconds: float | None
+    mtta_business_median_seconds: float | None
+    mtta_business_p90_seconds: float | None
+    mttr_business_mean_seconds: float | None
+    mttr_business_median_seconds: float | None
+    mttr_business_p90_seconds: float | None
     first_response_breaches: int
     resolution_breaches: int
     breached_tickets: int
@@ -222,6 +256,14 @@ class GroupFigures(BaseModel):
     reopened: int
     reopen_rate: float | None
     availability_objective: float | None
+
+
+def meets(met: int, measured: int, objective: float | None) -> bool | None:
+    """Whether met/measured reaches the objective, in exact fractions (19/20 meets 0.95);
+    None without an objective or with nothing measured."""
+    if objective is None or not measured:
+        return None
+    return Fraction(met, measured) >= exact(objective)
 
 
 def _resolved(row: FactRow) -> bool:
@@ -253,6 +295,8 @@ def figures(
     reached: Counter[Tier] = Counter()
     acks: list[float] = []
     repairs: list[float] = []
+    business_acks: list[float] = []
+    business_repairs: list[float] = []
     for row in rows:
         opened = row.opened_at
         done = row.status is TicketStatus.RESOLVED or row.status is TicketStatus.CLOSED
@@ -276,12 +320,19 @@ def figures(
         breached += row.first_response_breached or row.resolution_breached
         if row.acknowledged_at is not None:
             acks.append((row.acknowledged_at - opened).total_seconds())
+            if row.acknowledged_seconds is not None:
+                business_acks.append(row.acknowledged_seconds)
         if done and row.resolved_at is not None:
             repairs.append((row.resolved_at - opened).total_seconds())
+            if row.resolution_seconds is not None:
+                business_repairs.append(row.resolution_seconds)
     mtta, mttr = spread(acks), spread(repairs)
+    business_mtta, business_mttr = spread(business_acks), spread(business_repairs)
     at_least = {
         tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
     }
+    first_objective = objectives.for_target("first_response", priority)
+    resolution_objective = objectives.for_target("resolution", priority)
     return GroupFigures(
         group=group,
         opened=len(rows),
@@ -290,17 +341,25 @@ def figures(
         first_response_met=first_met,
         first_response_measured=first_measured,
         first_response_compliance=_share(first_met, first_measured),
-        first_response_objective=objectives.for_target("first_response", priority),
+        first_response_objective=first_objective,
+        first_response_meets_objective=meets(first_met, first_measured, first_objective),
         resolution_met=resolution_met,
         resolution_measured=resolution_measured,
         resolution_compliance=_share(resolution_met, resolution_measured),
-        resolution_objective=objectives.for_target("resolution", priority),
+        resolution_objective=resolution_objective,
+        resolution_meets_objective=meets(resolution_met, resolution_measured, resolution_objective),
         mtta_mean_seconds=mtta.mean,
         mtta_median_seconds=mtta.median,
         mtta_p90_seconds=mtta.p90,
         mttr_mean_seconds=mttr.mean,
         mttr_median_seconds=mttr.median,
         mttr_p90_seconds=mttr.p90,
+        mtta_business_mean_seconds=business_mtta.mean,
+        mtta_business_median_seconds=business_mtta.median,
+        mtta_business_p90_seconds=business_mtta.p90,
+        mttr_business_mean_seconds=business_mttr.mean,
+        mttr_business_median_seconds=business_mttr.median,
+        mttr_business_p90_seconds=business_mttr.p90,
         first_response_breaches=first_breaches,
         resolution_breaches=resolution_breaches,
         breached_tickets=breached,
@@ -392,6 +451,9 @@ class Period(BaseModel):
 
     start: AwareDatetime = Field(alias="from", description="Inclusive, by opened_at.")
     end: AwareDatetime = Field(alias="to", description="Exclusive, by opened_at.")
+    counting: Counting = Field(
+        Counting.RESOLVED, description="Which tickets count: see `Counting`."
+    )
 
 
 class SlaReport(Period):
@@ -409,12 +471,14 @@ def sla_report(
     end: datetime,
     group_by: GroupBy,
     objectives: Objectives,
+    counting: Counting = Counting.RESOLVED,
 ) -> SlaReport:
     """Figures per group for tickets opened in [start, end), and for all of them."""
-    chosen = in_period(rows, start, end)
+    chosen = counted(in_period(rows, start, end), counting)
     return SlaReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         agreement_version=objectives.agreement_version,
         availability_objective=objectives.availability,
@@ -446,14 +510,26 @@ def _delta(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
 
+def _rate_change(now: tuple[int, int], before: tuple[int, int]) -> float | None:
+    """now - before of two (met, measured) rates, exact before it is shown: 17/20 - 18/20 is
+    -0.05, not -0.050000000000000044."""
+    if not now[1] or not before[1]:
+        return None
+    return float(Fraction(*now) - Fraction(*before))
+
+
 def change(now: GroupFigures, before: GroupFigures) -> FigureChange:
     return FigureChange(
         opened=now.opened - before.opened,
         closed=now.closed - before.closed,
-        first_response_compliance=_delta(
-            now.first_response_compliance, before.first_response_compliance
+        first_response_compliance=_rate_change(
+            (now.first_response_met, now.first_response_measured),
+            (before.first_response_met, before.first_response_measured),
         ),
-        resolution_compliance=_delta(now.resolution_compliance, before.resolution_compliance),
+        resolution_compliance=_rate_change(
+            (now.resolution_met, now.resolution_measured),
+            (before.resolution_met, before.resolution_measured),
+        ),
         mtta_mean_seconds=_delta(now.mtta_mean_seconds, before.mtta_mean_seconds),
         mtta_median_seconds=_delta(now.mtta_median_seconds, before.mtta_median_seconds),
         mttr_mean_seconds=_delta(now.mttr_mean_seconds, before.mttr_mean_seconds),
@@ -506,6 +582,7 @@ def trends(
     end: datetime,
     group_by: GroupBy | None,
     objectives: Objectives,
+    counting: Counting = Counting.RESOLVED,
 ) -> TrendsReport:
     """The SLA figures per whole ISO week overlapping [start, end) (tickets opened in that
     week), each with its change against the week before; per group when `group_by` is given
@@ -514,10 +591,9 @@ def trends(
         raise ValueError("group_by: trends are per week already; choose another grouping")
     weeks = trend_weeks(start, end)
     first, last = trends_window(start, end)
+    chosen = counted(in_period(rows, first, last), counting)
     by_group: dict[str, list[FactRow]] = (
-        grouped(in_period(rows, first, last), group_by)
-        if group_by is not None
-        else {"all": in_period(rows, first, last)}
+        grouped(chosen, group_by) if group_by is not None else {"all": chosen}
     )
     series = []
     for name, members in by_group.items():
@@ -542,6 +618,7 @@ def trends(
     return TrendsReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         weeks=[week_label(w) for w in weeks],
         series=series,
@@ -572,7 +649,8 @@ class Deviation(BaseModel):
 
 class DeviationsReport(Period):
     group_by: GroupBy
-    previous_from: AwareDatetime
+    previous_from: AwareDatetime = Field(description="The comparison period's start.")
+    previous_to: AwareDatetime = Field(description="Its end (excluded): this period's `from`.")
     drop_threshold: float = Field(description="A drop larger than this (a fraction) deviates.")
     agreement_version: int | None
     deviations: list[Deviation]
@@ -583,6 +661,38 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
+def exact(value: float) -> Fraction:
+    """A decimal as written (0.05 -> 1/20, 0.999 -> 999/1000): verdicts never ride on binary
+    rounding, so 18/20 -> 17/20 is a drop of exactly 1/20."""
+    return Fraction(str(value))
+
+
+def deviation_verdict(
+    now: tuple[int, int],
+    before: tuple[int, int],
+    objective: float | None,
+    drop_threshold: float,
+) -> tuple[list[DeviationReason], Fraction] | None:
+    """Reasons and severity for (met, measured) now against (met, measured) before, in exact
+    fractions: `below_objective` when met/measured < objective, `dropped` when the compliance
+    fell by strictly more than `drop_threshold`. None when neither holds (or nothing measured)."""
+    if not now[1]:
+        return None
+    compliance = Fraction(now[0], now[1])
+    reasons: list[DeviationReason] = []
+    shortfall = drop = Fraction(0)
+    if objective is not None and compliance < exact(objective):
+        reasons.append("below_objective")
+        shortfall = exact(objective) - compliance
+    if before[1]:
+        drop = Fraction(before[0], before[1]) - compliance
+        if drop > exact(drop_threshold):
+            reasons.append("dropped")
+    if not reasons:
+        return None
+    return reasons, max(shortfall, drop, Fraction(0))
+
+
 def deviations(
     rows: Iterable[FactRow],
     *,
@@ -591,15 +701,16 @@ def deviations(
     group_by: GroupBy,
     objectives: Objectives,
     drop_threshold: float,
+    counting: Counting = Counting.RESOLVED,
 ) -> DeviationsReport:
     """Per group and target: `below_objective` when compliance < its objective, `dropped`
     when it fell by more than `drop_threshold` against `previous_period`. Worst first: by the
     larger of the shortfall against the objective and the drop. Rows should cover both periods."""
-    everything = list(rows)
+    everything = counted(rows, counting)
     prev_start, prev_end = previous_period(start, end)
     current = grouped(in_period(everything, start, end), group_by)
     previous = grouped(in_period(everything, prev_start, prev_end), group_by)
-    found: list[tuple[float, Deviation]] = []
+    found: list[tuple[Fraction, Deviation]] = []
     for name, members in current.items():
         priority = _priority_of(group_by, name)
         for target in TARGETS:
@@ -608,26 +719,25 @@ def deviations(
             if not measured:
                 continue
             met = sum(o is True for _, o in measured)
-            compliance = met / len(measured)
             objective = objectives.for_target(target, priority)
             before = [target_outcome(r, target) for r in previous.get(name, [])]
             before_measured = [o for o in before if o is not None]
-            previous_compliance = (
-                sum(o is True for o in before_measured) / len(before_measured)
+            before_met = sum(o is True for o in before_measured)
+            verdict = deviation_verdict(
+                (met, len(measured)),
+                (before_met, len(before_measured)),
+                objective,
+                drop_threshold,
+            )
+            if verdict is None:
+                continue
+            reasons, severity = verdict
+            compliance = met / len(measured)
+            previous_compliance = _share(before_met, len(before_measured))
+            delta = (
+                float(Fraction(met, len(measured)) - Fraction(before_met, len(before_measured)))
                 if before_measured
                 else None
-            )
-            delta = _delta(compliance, previous_compliance)
-            reasons: list[DeviationReason] = []
-            if objective is not None and compliance < objective:
-                reasons.append("below_objective")
-            if delta is not None and -delta > drop_threshold:
-                reasons.append("dropped")
-            if not reasons:
-                continue
-            severity = max(
-                (objective - compliance) if objective is not None else 0.0,
-                -delta if delta is not None else 0.0,
             )
             found.append(
                 (
@@ -650,8 +760,10 @@ def deviations(
     return DeviationsReport(
         start=start,
         end=end,
+        counting=counting,
         group_by=group_by,
         previous_from=prev_start,
+        previous_to=prev_end,
         drop_threshold=drop_threshold,
         agreement_version=objectives.agreement_version,
         deviations=[d for _, d in found],
@@ -723,8 +835,8 @@ def escalation_analysis(
 ) -> EscalationReport:
     """Learn from escalations: per tier, tickets reached and resolved and the time it took to
     acknowledge; the `top` most escalated customers and channels (by tickets that left the
-    agent tier, then by escalation steps)."""
-    chosen = in_period(rows, start, end)
+    agent tier, then by escalation steps). Counts resolved tickets (`Counting.RESOLVED`)."""
+    chosen = counted(in_period(rows, start, end), Counting.RESOLVED)
     tiers = []
     for tier in TIER_ORDER:
         acks = [r.tier_ack_seconds[tier] for r in chosen if tier in r.tier_ack_seconds]
@@ -799,8 +911,8 @@ def pause_audit(
     """Pauses can hide breaches, so list the tickets that look like it: `quick_repause` when a
     pause began within `quick_repause_seconds` of a resume (a resume is what a customer's
     reply triggers), `long_pause` when the ticket waited (wall-clock, on the customer or a
-    third party) for more than `max_paused_share` of its life."""
-    chosen = in_period(rows, start, end)
+    third party) for more than `max_paused_share` of its life. Counts resolved tickets."""
+    chosen = counted(in_period(rows, start, end), Counting.RESOLVED)
     flagged = []
     for row in chosen:
         if row.pauses == 0:

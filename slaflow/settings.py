@@ -23,6 +23,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SLAFLOW_", env_file=".env", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="production: the API and worker refuse to start with a missing, shipped "
+        "or short secret (slaflow.secret_policy).",
+    )
+
     data_dir: Path = Field(Path(".slaflow"), description="Where `slaflow run` keeps its state.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
     agreement_file: Path = Field(
@@ -49,8 +55,13 @@ class Settings(BaseSettings):
     mail_from: str = "slaflow <slaflow@localhost>"
 
     slack_base_url: str = "https://slack.com/api/"
-    slack_bot_token: SecretStr = SecretStr("xoxb-local-development")
-    slack_signing_secret: SecretStr = SecretStr("local-signing-secret")
+    slack_bot_token: SecretStr = Field(
+        SecretStr(""), description="Bot token (xoxb-...); `slaflow run` makes a local one."
+    )
+    slack_signing_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Verifies Slack's requests; empty refuses them all. `slaflow run` makes one.",
+    )
     slack_replay_store: Literal["database", "memory"] = Field(
         "database",
         description="Where accepted Slack request signatures are kept for 5 minutes: the "

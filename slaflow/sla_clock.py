@@ -7,7 +7,7 @@ plus the wanted amount plus the paused business time. An open pause has no futur
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from slaflow.business_time import (
@@ -37,7 +37,10 @@ def moment_of(cal: ResolvedCalendar, target: TargetClock, used: timedelta) -> da
 
 
 def deadline_of(cal: ResolvedCalendar, target: TargetClock) -> datetime | None:
-    """The breach moment, computed even for a met target (reports compare against it)."""
+    """The breach moment, computed even for a met target (reports compare against it).
+    A breached target's deadline is its breach: a pause that starts later does not move it."""
+    if target.breached_at is not None:
+        return target.breached_at
     if target.paused:
         return None
     return moment_of(cal, target, target.within)
@@ -55,6 +58,22 @@ def used_time(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> time
     elif target.paused:
         end = target.pauses[-1].start
     return business_time_between(cal, target.started_at, end) - paused_time(cal, target)
+
+
+def counted_until(cal: ResolvedCalendar, target: TargetClock, moment: datetime) -> timedelta:
+    """Business time the target's clock counted from its start to `moment`: its calendar's
+    hours, minus its pauses before `moment` (business-time MTTA and MTTR)."""
+    if moment <= target.started_at:
+        return timedelta(0)
+    paused = sum(
+        (
+            business_time_between(cal, p.start, min(p.end or moment, moment))
+            for p in target.pauses
+            if p.start < moment
+        ),
+        timedelta(0),
+    )
+    return business_time_between(cal, target.started_at, moment) - paused
 
 
 def paused_so_far(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> timedelta:
@@ -97,6 +116,14 @@ def view_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> Ta
 MAX_EXPLAINED_SPANS = 60
 
 
+def _moment(cal: ResolvedCalendar, moment: datetime, *, utc_too: bool = True) -> str:
+    """A moment in the calendar's zone to the second, with UTC beside it only when the zone
+    is not UTC itself (else the same time would be printed twice)."""
+    local = to_local(cal, moment).isoformat(timespec="seconds")
+    utc = moment.astimezone(UTC).isoformat(timespec="seconds")
+    return local if local == utc or not utc_too else f"{local} ({utc})"
+
+
 def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) -> TargetExplanation:
     """The arithmetic behind a deadline, for people: which hours counted, which were paused."""
     deadline = deadline_of(cal, target)
@@ -117,14 +144,16 @@ def explain_target(cal: ResolvedCalendar, target: TargetClock, now: datetime) ->
     paused = paused_so_far(cal, target, now)
     if deadline is None:
         outcome = "no deadline while paused"
+    elif target.breached_at is not None:
+        outcome = f"breached at {_moment(cal, deadline)}"
     else:
-        outcome = f"deadline {to_local(cal, deadline).isoformat()} ({deadline.isoformat()})"
+        outcome = f"deadline {_moment(cal, deadline)}"
     summary = (
         f"{format_duration(target.within)} of {cal.name} time from "
-        f"{to_local(cal, target.started_at).isoformat()}"
+        f"{_moment(cal, target.started_at, utc_too=False)}"
         + (f" plus {format_duration(paused)} paused" if paused else "")
         + f": {outcome}"
-        + (f"; met at {target.met_at.isoformat()}" if target.met_at else "")
+        + (f"; met at {_moment(cal, target.met_at)}" if target.met_at else "")
     )
     return TargetExplanation(
         kind=target.kind,

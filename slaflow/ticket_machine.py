@@ -727,6 +727,11 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         repause_gaps_seconds=pauses.repause_gaps,
         first_response_seconds=_counted_seconds(rt, first),
         resolution_seconds=_counted_seconds(rt, resolution),
+        acknowledged_seconds=(
+            sla_clock.counted_until(_calendar(rt, first), first, min(acks)).total_seconds()
+            if acks
+            else None
+        ),
         resolved_tier=rt.tier if done else None,
         tier_ack_seconds=_tier_ack_seconds(rt),
     )

@@ -18,6 +18,21 @@ TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SYSTEM_ACTOR = "slaflow"
 
 
+OPENED_AT_MAX_AGE = timedelta(days=366)
+OPENED_AT_MAX_AHEAD = timedelta(days=1)
+"""The window an intake's `opened_at` must lie in around the moment of intake: a year back
+(older tickets only replay a year of breaches) and a day ahead (clock skew of the sender)."""
+
+
+def opened_at_problem(opened_at: datetime, now: datetime) -> str | None:
+    """Why `opened_at` cannot open a ticket now, or None. Checked at the edge (API, CLI)."""
+    if opened_at < now - OPENED_AT_MAX_AGE:
+        return f"{opened_at.isoformat()} is more than {OPENED_AT_MAX_AGE.days} days ago"
+    if opened_at > now + OPENED_AT_MAX_AHEAD:
+        return f"{opened_at.isoformat()} is more than {OPENED_AT_MAX_AHEAD.days} day ahead"
+    return None
+
+
 def workflow_id_for(ticket_id: str) -> str:
     """One workflow per ticket, forever: the id is how duplicates are refused."""
     return f"ticket-{ticket_id}"
@@ -400,7 +415,8 @@ class TicketView(BaseModel):
 
 
 class TicketFacts(BaseModel):
-    """What reporting keeps of a ticket, written when it resolves and again when it closes."""
+    """What reporting keeps of a ticket, written when it resolves, closes, breaches a target
+    and reopens (so the row is the ticket as it is now)."""
 
     ticket_id: str
     customer: str
@@ -436,6 +452,11 @@ class TicketFacts(BaseModel):
     )
     resolution_seconds: float | None = Field(
         None, description="Business seconds the resolution clock counted until it was met."
+    )
+    acknowledged_seconds: float | None = Field(
+        None,
+        description="Business seconds from opening to the first acknowledgement, counted like "
+        "the first-response clock (its calendar, its pauses excluded).",
     )
     resolved_tier: Tier | None = Field(None, description="The tier it was at when resolved.")
     tier_ack_seconds: dict[Tier, float] = Field(

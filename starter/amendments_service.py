@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import agreement_store
+from activities.tables import AgreementVersionRow
 from slaflow.agreement import Agreement
 from slaflow.amendments import (
     STATE_QUERY,
@@ -41,6 +42,8 @@ from slaflow.amendments import (
     AmendmentProposal,
     AmendmentStatus,
     AmendmentView,
+    Approve,
+    Revise,
     command_name,
     with_changes_applied,
     workflow_id_for,
@@ -66,6 +69,13 @@ class ProposalRefused(TicketError):
     """A proposal that is well-formed but cannot start (deadline past, unknown version)."""
 
     http_status = 422
+
+
+class StaleProposal(TicketError):
+    """A proposal against a version that is no longer the latest: it could never be signed
+    into force, since committing refuses it, so it is refused before anyone is asked."""
+
+    http_status = 409
 
 
 class AmendmentExists(TicketError):
@@ -133,6 +143,9 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
     _signatories_are_parties(proposal, agreement_store.agreement_of(base))
+    latest = agreement_store.latest_version(engine, proposal.agreement_id)
+    if latest.number != proposal.amends_version:
+        raise StaleProposal(stale_message(proposal.amends_version, latest, now))
     try:
         return with_changes_applied(proposal, agreement_store.agreement_of(base))
     except ValidationError as exc:
@@ -153,6 +166,17 @@ def _signatories_are_parties(proposal: AmendmentProposal, base: Agreement) -> No
                 f"signatories.{i}.email: {signatory.email} is not a party of agreement "
                 f"{proposal.agreement_id} (parties: {', '.join(sorted(parties))})"
             )
+
+
+def stale_message(amends: int, latest: AgreementVersionRow, now: datetime) -> str:
+    """'amends_version: version 1 is not the latest; version 2 is (in force since ...)',
+    both of the proposal's own agreement."""
+    since = latest.effective_from.isoformat(timespec="seconds")
+    status = f"in force since {since}" if latest.effective_from <= now else f"takes effect {since}"
+    return (
+        f"amends_version: version {amends} is not the latest agreement version; version "
+        f"{latest.number} is ({status}); propose against {latest.number}"
+    )
 
 
 async def propose(
@@ -185,8 +209,37 @@ async def get_amendment(client: Client, amendment_id: str) -> AmendmentView:
     return await _answered(amendment_id, handle.query(STATE_QUERY, result_type=AmendmentView))
 
 
-async def decide(client: Client, amendment_id: str, command: AmendmentCommand) -> AmendmentView:
-    """Run one decision as an update; a refusal raises `CommandRefused` saying why."""
+STALE_CHECKED = (Approve, Revise)
+"""Decisions that only make sense while the amended version is the latest (a rejection, a
+request for changes and a withdrawal still may close or settle a stale amendment)."""
+
+
+async def refuse_if_stale(client: Client, engine: Engine, amendment_id: str) -> None:
+    """Refuse (409) a signature or revision of an open amendment whose base version is no
+    longer the latest: committing would refuse it anyway, so nobody signs for nothing."""
+    view = await get_amendment(client, amendment_id)
+    if view.status.closed:
+        return  # the workflow's validator says why it is closed
+    latest = await asyncio.to_thread(agreement_store.latest_version, engine, view.agreement_id)
+    if latest.number != view.amends_version:
+        raise CommandRefused(
+            f"amendment {amendment_id} amends version {view.amends_version}, but version "
+            f"{latest.number} is now the latest; it can no longer take effect: withdraw it "
+            f"and propose it again against {latest.number}"
+        )
+
+
+async def decide(
+    client: Client,
+    amendment_id: str,
+    command: AmendmentCommand,
+    *,
+    engine: Engine | None = None,
+) -> AmendmentView:
+    """Run one decision as an update; a refusal raises `CommandRefused` saying why. With the
+    `engine`, an approval or revision of a stale amendment is refused before it is sent."""
+    if engine is not None and isinstance(command, STALE_CHECKED):
+        await refuse_if_stale(client, engine, amendment_id)
     handle = client.get_workflow_handle(workflow_id_for(amendment_id))
     try:
         return await _answered(

@@ -20,13 +20,13 @@ from slaflow.board import (
 from starter.tickets_service import (
     DETAIL_CONCURRENCY,
     TemporalUnavailable,
-    TicketError,
     TicketFilter,
     TicketSummary,
     build_list_query,
     get_ticket,
     quote,
     summarize,
+    unreadable,
 )
 
 DEFAULT_LIMIT = 500
@@ -44,10 +44,13 @@ def board_query(filters: TicketFilter | None = None) -> str:
 
 
 async def _live(client: Client, summary: TicketSummary, gate: asyncio.Semaphore) -> BoardTicket:
+    """The ticket's live state; one that cannot give it is shown from visibility, with the
+    reason, and counted, so one broken ticket never takes the board down."""
     async with gate:
         try:
             return from_view(await get_ticket(client, summary.ticket_id))
-        except TicketError:
+        except Exception as exc:
+            problem = unreadable(summary.ticket_id, exc, view="board")
             return from_visibility(
                 ticket_id=summary.ticket_id,
                 workflow_id=summary.workflow_id,
@@ -57,6 +60,7 @@ async def _live(client: Client, summary: TicketSummary, gate: asyncio.Semaphore)
                 status=summary.status,
                 breached=summary.breached,
                 opened_at=summary.started_at,
+                problem=problem,
             )
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ from temporalio.client import Client
 import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
+from slaflow.secret_policy import InsecureSettings, refuse_weak_secrets
 from slaflow.settings import get_settings
 from slaflow.tickets import (
     Acknowledge,
@@ -241,6 +244,24 @@ def run(
 
 
 @app.command()
+def demo(
+    watch: Annotated[
+        float, typer.Option(help="Seconds to watch the tickets warn and escalate afterwards.")
+    ] = 120,
+) -> None:
+    """Play a scripted scenario against the running `slaflow run` (same data dir): tickets of
+    every priority, an acknowledgement, a response, a pause, escalations, a signed amendment."""
+    from starter.demo import DemoError, run_demo
+
+    try:
+        run_demo(get_settings(), watch_seconds=watch, say=typer.echo)
+    except DemoError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("stopped watching; the tickets go on in the stack")
+
+
+@app.command()
 def worker() -> None:
     """Run a worker on the task queue until SIGINT/SIGTERM."""
     from worker import main
@@ -260,6 +281,11 @@ def api(
 
     settings = get_settings()
     configure_logging(settings)
+    try:
+        refuse_weak_secrets(settings, "api")
+    except InsecureSettings as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     uvicorn.run(
         "starter.api.main:create_app",
         factory=True,
@@ -497,13 +523,16 @@ def ticket_explain(ticket_id: TicketIdArg, as_json: JsonFlag = False) -> None:
         typer.echo(f"\n{target.kind.value}: {target.summary}")
         typer.echo(f"  calendar  {target.calendar_rule}")
         for pause in target.pauses:
-            until = pause.end.isoformat() if pause.end else "now"
+            until = _when(pause.end) if pause.end else "now"
             typer.echo(
-                f"  paused    {pause.start.isoformat()} - {until} ({pause.reason}, "
+                f"  paused    {_when(pause.start)} - {until} ({pause.reason}, "
                 f"{_seconds(pause.business_seconds)} of working time)"
             )
         for start, end in target.counted_spans:
-            typer.echo(f"  counted   {start.isoformat()} - {end.isoformat()}")
+            typer.echo(
+                f"  counted   {start.isoformat(timespec='seconds')} - "
+                f"{end.isoformat(timespec='seconds')}"
+            )
 
 
 # ----- mail, database, agreement --------------------------------------------------------------
@@ -523,11 +552,42 @@ def mail_list(
     if not messages:
         typer.echo(f"no mail in {folder}")
         return
-    rows = [["DATE", "TO", "SUBJECT"]] + [
-        [str(m.get("Date") or "-"), str(m.get("X-RcptTo") or m.get("To") or "-"), str(m["Subject"])]
+    width = shutil.get_terminal_size((120, 24)).columns
+    typer.echo("\n".join(mail_rows(messages, width)))
+
+
+def _mail_date(value: object) -> str:
+    """A Date header as 'YYYY-MM-DD HH:MM:SS' UTC (every row the same width), '-' if absent."""
+    try:
+        moment = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return "-"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _first_recipient(value: str) -> str:
+    """'a@x, b@y, c@z' -> 'a@x +2': one short column, however many were paged."""
+    recipients = [r.strip() for r in value.split(",") if r.strip()] or ["-"]
+    more = f" +{len(recipients) - 1}" if len(recipients) > 1 else ""
+    return recipients[0] + more
+
+
+def mail_rows(messages: list[Any], width: int) -> list[str]:
+    """The mailbox as one line per message, columns aligned, subjects cut to `width`."""
+    rows = [["DATE (UTC)", "TO", "SUBJECT"]] + [
+        [
+            _mail_date(m.get("Date")),
+            _first_recipient(str(m.get("X-RcptTo") or m.get("To") or "-")),
+            " ".join(str(m["Subject"] or "").split()),
+        ]
         for m in messages
     ]
-    typer.echo("\n".join(_rows(rows)))
+    return [_cut_line(line, max(width, 40)) for line in _rows(rows)]
+
+
+def _cut_line(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _prepared_engine() -> Engine:
@@ -859,7 +919,13 @@ def amendment_list(
 def _amendment_decision(amendment_id: str, command: Any, as_json: bool) -> None:
     from starter import amendments_service
 
-    view = with_temporal(lambda c: amendments_service.decide(c, amendment_id, command))
+    engine = _prepared_engine()
+    try:
+        view = with_temporal(
+            lambda c: amendments_service.decide(c, amendment_id, command, engine=engine)
+        )
+    finally:
+        engine.dispose()
     _show_amendment(view, as_json)
 
 

@@ -20,7 +20,7 @@ from slaflow.settings import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from slaflow.reports import GroupBy
+    from slaflow.reports import Counting, GroupBy
     from starter.report_formats import Report
     from starter.reports_service import Period
 
@@ -50,6 +50,14 @@ CustomerOpt = Annotated[
 AgreementOpt = Annotated[
     str | None, typer.Option("--agreement", help="Only tickets under this agreement (its id).")
 ]
+CountingOpt = Annotated[
+    str,
+    typer.Option(
+        "--counting",
+        help="resolved (tickets resolved at least once) or completed_or_breached (also open "
+        "tickets with a breached target).",
+    ),
+]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="CSV: a header, then one row per item.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="The API's JSON.")]
 OPTION = {"from": "--from", "to": "--to", "group_by": "--group-by"}
@@ -69,6 +77,15 @@ def _group_by(value: str | None, *, allow_week: bool = True) -> GroupBy | None:
     if value not in choices:
         _fail(f"--group-by: {value!r} is not one of {', '.join(choices)}")
     return GroupBy(value)
+
+
+def _counting(value: str) -> Counting:
+    from slaflow.reports import Counting
+
+    choices = [c.value for c in Counting]
+    if value not in choices:
+        _fail(f"--counting: {value!r} is not one of {', '.join(choices)}")
+    return Counting(value)
 
 
 def _engine() -> Engine:
@@ -144,6 +161,7 @@ def sla(
     customer: CustomerOpt = None,
     agreement: AgreementOpt = None,
     group_by: GroupOpt = "priority",
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -153,11 +171,12 @@ def sla(
 
     grouping = _group_by(group_by)
     assert grouping is not None
+    rule = _counting(counting)
     _show(
         Window(start, end, customer, agreement),
         as_csv,
         as_json,
-        lambda e, s: reports_service.sla(e, s, grouping),
+        lambda e, s: reports_service.sla(e, s, grouping, rule),
     )
 
 
@@ -171,6 +190,7 @@ def trends(
         str | None,
         typer.Option("--group-by", help="Split each week: priority, channel, customer or tier."),
     ] = None,
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -179,11 +199,12 @@ def trends(
     from starter import reports_service
 
     grouping = _group_by(group_by, allow_week=False)
+    rule = _counting(counting)
     _show(
         Window(start, end, customer, agreement),
         as_csv,
         as_json,
-        lambda e, s: reports_service.trends(e, s, grouping),
+        lambda e, s: reports_service.trends(e, s, grouping, rule),
     )
 
 
@@ -202,6 +223,7 @@ def deviations(
             "SLAFLOW_REPORT_DEVIATION_DROP.",
         ),
     ] = None,
+    counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -211,6 +233,7 @@ def deviations(
 
     grouping = _group_by(group_by)
     assert grouping is not None
+    rule = _counting(counting)
     drop = get_settings().report_deviation_drop if threshold is None else threshold
     if not 0 <= drop <= 1:
         _fail(f"--threshold: {drop:g} is not a fraction between 0 and 1")
@@ -218,7 +241,7 @@ def deviations(
         Window(start, end, customer, agreement),
         as_csv,
         as_json,
-        lambda e, s: reports_service.deviations(e, s, grouping, drop),
+        lambda e, s: reports_service.deviations(e, s, grouping, drop, rule),
     )
 
 

@@ -117,15 +117,24 @@ def list_(
 ) -> None:
     """Every stored token, revoked ones too; never a secret."""
     from activities.token_store import list_tokens
+    from starter.dev_token import dev_token_path, read_dev_admin_token
 
     with _engine() as engine:
         rows = [_public(row) for row in _on_database(engine, lambda: list_tokens(engine))]
-    configured = len(get_settings().api_tokens)
+    settings = get_settings()
+    configured = len(settings.api_tokens)
+    dev_token = read_dev_admin_token(settings.data_dir)
+    dev_file = str(dev_token_path(settings.data_dir)) if dev_token else None
     if as_json:
-        typer.echo(json.dumps({"tokens": rows, "configured_in_settings": configured}, indent=2))
+        listing = {
+            "tokens": rows,
+            "configured_in_settings": configured,
+            "development_token_file": dev_file,
+        }
+        typer.echo(json.dumps(listing, indent=2))
         return
     if not rows:
-        typer.echo("no stored tokens")
+        typer.echo("no tokens stored in the database")
     else:
         header = ["ID", "NAME", "ROLE", "TOKEN", "CREATED", "LAST USED", "REVOKED"]
         table = [header] + [
@@ -145,6 +154,11 @@ def list_(
             typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     if configured:
         typer.echo(f"(and {configured} token(s) configured in SLAFLOW_API_TOKENS)")
+    if dev_token:
+        typer.echo(
+            f"(and the development admin token of `slaflow run`, {dev_token[:8]}..., "
+            f"kept in {dev_file}; `make clean` removes it)"
+        )
 
 
 @app.command("revoke")

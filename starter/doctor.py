@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
+from slaflow.secret_policy import secret_problems
 from slaflow.settings import Settings
 from starter.temporal_client import connect
 
@@ -88,23 +89,30 @@ async def check_namespace(settings: Settings, client: Client) -> Finding:
     return Finding("namespace", True, f"namespace {namespace} exists")
 
 
+async def missing_search_attributes(client: Client, namespace: str) -> list[str]:
+    """slaflow's search attributes the namespace lacks, by name (raises if it cannot ask)."""
+    async with asyncio.timeout(TIMEOUT_SECONDS):
+        found = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    return sorted({key.name for key in SEARCH_ATTRIBUTES} - set(found.custom_attributes))
+
+
+def missing_message(namespace: str, missing: list[str]) -> str:
+    return (
+        f"search attributes missing in namespace {namespace}: {', '.join(missing)} "
+        "(the README's `temporal operator search-attribute create` registers them)"
+    )
+
+
 async def check_search_attributes(settings: Settings, client: Client) -> Finding:
     namespace = settings.temporal_namespace
     try:
-        async with asyncio.timeout(TIMEOUT_SECONDS):
-            found = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=namespace)
-            )
+        missing = await missing_search_attributes(client, namespace)
     except Exception as exc:
         return Finding("search attributes", False, f"search attributes: {reason(exc)}")
-    missing = sorted({key.name for key in SEARCH_ATTRIBUTES} - set(found.custom_attributes))
     if missing:
-        return Finding(
-            "search attributes",
-            False,
-            f"search attributes missing in namespace {namespace}: {', '.join(missing)} "
-            "(the README's `temporal operator search-attribute create` registers them)",
-        )
+        return Finding("search attributes", False, missing_message(namespace, missing))
     names = ", ".join(key.name for key in SEARCH_ATTRIBUTES)
     return Finding("search attributes", True, f"search attributes registered: {names}")
 
@@ -179,10 +187,25 @@ async def check_slack(settings: Settings) -> Finding:
     return Finding("slack", True, f"{where}: authenticated as {user} in {team}")
 
 
+def check_secrets(settings: Settings) -> Finding:
+    """Production's secrets as the API and worker judge them at start (slaflow.secret_policy)."""
+    if settings.environment != "production":
+        return Finding(
+            "secrets",
+            True,
+            "not checked in development (SLAFLOW_ENVIRONMENT=production refuses missing, "
+            "published or short secrets)",
+        )
+    problems = secret_problems(settings)
+    if problems:
+        return Finding("secrets", False, "; ".join(problems))
+    return Finding("secrets", True, "every secret is set, unpublished and long enough")
+
+
 async def diagnose(settings: Settings) -> list[Finding]:
     """Every check, in the order a start-up needs them."""
     temporal, client = await check_temporal(settings)
-    findings = [temporal]
+    findings = [check_secrets(settings), temporal]
     if client is None:
         findings += [
             Finding(name, False, "not checked: Temporal is not reachable")

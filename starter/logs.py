@@ -13,8 +13,11 @@ import logging
 import sys
 from typing import Any
 
+from pydantic import ValidationError
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from slaflow.settings import Settings
 
@@ -58,17 +61,77 @@ def text_formatter() -> logging.Formatter:
 
 
 class _TextWithIds(logging.Formatter):
-    """The plain format, with `[ticket T-1]` appended when a record knows its ticket."""
+    """The plain format, with `[ticket T-1]` appended when a record knows its ticket.
+
+    Control characters of the message and the id are escaped (`\\n`), so text a caller
+    sent (a path with an encoded newline) cannot write a forged line of its own; only a
+    traceback, which follows the message, spans lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         ticket = getattr(record, "ticket_id", None)
-        return f"{text} [ticket {ticket}]" if ticket else text
+        return f"{text} [ticket {escape_controls(str(ticket))}]" if ticket else text
 
 
-QUIET = {"alembic": logging.WARNING}
+def escape_controls(text: str) -> str:
+    """Every non-printable character as its Python escape (newline -> `\\n`)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+QUIET = {"alembic": logging.WARNING, "mail.log": logging.WARNING}
 """Libraries whose INFO lines are noise here (Alembic announces its context on every status
-check; `activities.schema` logs the upgrades that happen instead)."""
+check; `activities.schema` logs the upgrades that happen instead; aiosmtpd's `mail.log`
+writes six lines per message the local mailbox receives)."""
+
+EXPECTED: tuple[type[BaseException], ...] = (
+    ApplicationError,  # refusals and classified delivery failures (Slack 4xx, SMTP 5xx, ...)
+    ValidationError,
+    ConnectionError,  # a known outage: the peer is down
+    TimeoutError,
+)
+"""Failures that are part of normal operation: logged as one line, without a traceback."""
+
+
+_OUTAGES = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+
+
+def _expected(error: BaseException | None) -> BaseException | None:
+    """The expected failure behind `error` (itself or a cause), or None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, EXPECTED):
+            return error
+        if isinstance(error, RPCError) and error.status in _OUTAGES:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+class OneLineExpectedFailures(logging.Filter):
+    """An expected failure's record keeps its message and gains the failure's type and first
+    line, and loses the traceback; anything unexpected keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        found = _expected(record.exc_info[1])
+        if found is None:
+            return True
+        text = found.message if isinstance(found, ApplicationError) else str(found)
+        lines = text.strip().splitlines()
+        kind = getattr(found, "type", None) or type(found).__name__
+        record.msg = f"{record.getMessage()}: {kind}: {lines[0] if lines else ''}".rstrip(": ")
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Handler:
@@ -82,6 +145,7 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> logging.Hand
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.slaflow = True  # type: ignore[attr-defined]
     handler.addFilter(TemporalContext())
+    handler.addFilter(OneLineExpectedFailures())
     handler.setFormatter(json_formatter() if settings.log_format == "json" else text_formatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level)

@@ -2,7 +2,10 @@
 
 `table(report)` flattens any report into a header and rows whose cells are the JSON values
 (floats at full precision, times in ISO 8601, lists joined by spaces), so the CSV says exactly
-what the JSON says. `text(report)` is for people: percentages and durations, fewer columns.
+what the JSON says. The report-level figures (period, counting, thresholds, agreement version,
+totals of the pause audit and the escalation analysis) come first, one `# key,value` row each:
+a spreadsheet shows them above the table, and `read_csv` (or pandas' `comment="#"`) splits them
+off. `text(report)` is for people: percentages and durations, fewer columns.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,6 +55,21 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters a spreadsheet reads as a formula (OWASP "CSV injection")."""
+
+
+def safe_cell(value: Any) -> str:
+    """`cell(value)`, with text that a spreadsheet would run as a formula prefixed by `'`
+    (OWASP's advice): a customer named `=HYPERLINK(...)` stays text. Numbers are left alone,
+    so a negative figure is still a number."""
+    text = cell(value)
+    numeric = isinstance(value, int | float | timedelta) and not isinstance(value, bool)
+    if not numeric and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def _values(model: BaseModel, names: Sequence[str]) -> list[Any]:
     return [getattr(model, name) for name in names]
 
@@ -91,13 +109,39 @@ def table(report: Report) -> tuple[list[str], list[list[Any]]]:
     return names, [_values(t, names) for t in report.flagged]
 
 
+META = "# "
+
+
+def report_level(report: Report) -> dict[str, Any]:
+    """The report's own figures: its JSON fields but the items of its table (the SLA
+    report's totals are its row 'all'); the trends' list of weeks is one space-joined cell."""
+    dumped = report.model_dump(mode="json", by_alias=True)
+    return {
+        key: value
+        for key, value in dumped.items()
+        if not isinstance(value, dict | list) or key == "weeks"
+    }
+
+
 def to_csv(report: Report) -> str:
     header, rows = table(report)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([f"{META}{key}", cell(value)] for key, value in report_level(report).items())
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def read_csv(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A CSV of `to_csv` back as its report-level figures and its rows, all as text."""
+    lines = text.splitlines()
+    meta = {
+        key.removeprefix(META): value
+        for key, value in csv.reader(line for line in lines if line.startswith(META))
+    }
+    body = [line for line in lines if not line.startswith(META)]
+    return meta, list(csv.DictReader(body))
 
 
 # ----- text for the terminal ---------------------------------------------------------------------
@@ -131,8 +175,15 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def format_moment(value: datetime) -> str:
+    """To the second, in UTC: '2026-11-04 14:45:09'; a whole day is just its date."""
+    utc = value.astimezone(UTC)
+    return f"{utc:%Y-%m-%d}" if utc.time() == time(0) else f"{utc:%Y-%m-%d %H:%M:%S}"
+
+
 def _period(report: Report) -> str:
-    return f"{report.start.isoformat()} to {report.end.isoformat()} (by opened_at, end excluded)"
+    span = f"{format_moment(report.start)} to {format_moment(report.end)} UTC"
+    return f"{span} (by opened_at, end excluded; counting {report.counting.value})"
 
 
 def _sla_row(g: GroupFigures) -> list[str]:

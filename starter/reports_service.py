@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
-from sqlalchemy import Engine, Select, String, Table, func, select, type_coerce
+from sqlalchemy import Engine, Select, String, Table, func, or_, select, type_coerce
 
 from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
 from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
-from slaflow.reports import FactRow, GroupBy, Objectives
+from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
 
@@ -41,6 +41,8 @@ CORE = (
     "highest_tier",
     "escalations",
     "reopen_count",
+    "acknowledged_seconds",
+    "resolution_seconds",
 )
 """What the SLA figures, trends and deviations read."""
 ESCALATION = ("resolved_tier",)
@@ -241,17 +243,25 @@ def _objectives(engine: Engine, span: Period) -> Objectives:
     return objectives_at(engine, min(span.end, datetime.now(UTC)), span.scope)
 
 
-def sla(engine: Engine, span: Period, group_by: GroupBy) -> reports.SlaReport:
+def sla(
+    engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
+) -> reports.SlaReport:
     return reports.sla_report(
         load_rows(engine, span.start, span.end, scope=span.scope),
         start=span.start,
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
-def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.TrendsReport:
+def trends(
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy | None,
+    counting: Counting = Counting.RESOLVED,
+) -> reports.TrendsReport:
     if group_by is GroupBy.WEEK:
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
@@ -261,11 +271,16 @@ def trends(engine: Engine, span: Period, group_by: GroupBy | None) -> reports.Tr
         end=span.end,
         group_by=group_by,
         objectives=_objectives(engine, span),
+        counting=counting,
     )
 
 
 def deviations(
-    engine: Engine, span: Period, group_by: GroupBy, drop_threshold: float
+    engine: Engine,
+    span: Period,
+    group_by: GroupBy,
+    drop_threshold: float,
+    counting: Counting = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
     return reports.deviations(
@@ -275,6 +290,7 @@ def deviations(
         group_by=group_by,
         objectives=_objectives(engine, span),
         drop_threshold=drop_threshold,
+        counting=counting,
     )
 
 
@@ -313,9 +329,15 @@ def pauses(
 
 
 def count(engine: Engine, span: Period) -> int:
-    """Measured tickets opened in the period, within its scope."""
+    """Measured tickets opened in the period, within its scope, that `Counting.RESOLVED`
+    counts (as the audit does)."""
+    done = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
     query = _scoped(
-        select(func.count()).where(TABLE.c.opened_at >= span.start, TABLE.c.opened_at < span.end),
+        select(func.count()).where(
+            TABLE.c.opened_at >= span.start,
+            TABLE.c.opened_at < span.end,
+            or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
+        ),
         span.scope,
     )
     with engine.connect() as connection:

@@ -64,6 +64,7 @@ from slaflow.amendments import (
 )
 from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.settings import Settings
+from slaflow.ticket_actions import first_response_note
 from slaflow.tickets import (
     TICKET_ID_PATTERN,
     Acknowledge,
@@ -71,12 +72,15 @@ from slaflow.tickets import (
     Command,
     Escalate,
     Resolve,
+    Respond,
     TicketStatus,
     TicketView,
 )
 from slaflow.tiers import next_tier
+from starter import slack_payloads as payloads
 from starter.amendments_service import decide as decide_amendment
 from starter.amendments_service import get_amendment
+from starter.slack_payloads import SlackPayloadInvalid, parse_payload
 from starter.tickets_service import (
     CommandRefused,
     TicketError,
@@ -196,6 +200,8 @@ def check_slack_signature(
 ) -> tuple[str, int]:
     """The signature and timestamp of a request Slack signed within 5 minutes of now; raises
     `SlackRequestRejected` otherwise. Whether it is new is the replay guard's question."""
+    if not signing_secret:  # an empty key is a known one: nothing can be verified with it
+        raise SlackRequestRejected("no Slack signing secret is configured")
     timestamp = headers.get("x-slack-request-timestamp")
     signature = headers.get("x-slack-signature")
     if not timestamp or not signature:
@@ -255,14 +261,12 @@ def form_fields(body: bytes) -> dict[str, str]:
 
 
 def interaction_payload(body: bytes) -> dict[str, Any]:
-    """The JSON of an interaction's `payload` form field; ValueError when there is none."""
+    """The JSON object of an interaction's `payload` form field; `SlackPayloadInvalid` (a
+    ValueError) naming the problem when there is none, or it is too deep to read."""
     raw = form_fields(body).get("payload")
     if raw is None:
-        raise ValueError("no payload form field")
-    payload = json.loads(raw)
-    if not isinstance(payload, dict):
-        raise ValueError("payload is not a JSON object")
-    return payload
+        raise SlackPayloadInvalid("payload: no payload form field")
+    return parse_payload(raw)
 
 
 # ----- people -----------------------------------------------------------------------------------
@@ -317,7 +321,7 @@ class AgreementVersions:
 
 # ----- commands, modals, verdicts ---------------------------------------------------------------
 
-BUTTON_COMMANDS = ("acknowledge", "assign", "escalate", "resolve")
+BUTTON_COMMANDS = ("acknowledge", "respond", "assign", "escalate", "resolve")
 AMENDMENT_BUTTONS = (APPROVE_ACTION, REJECT_ACTION)
 """The buttons of an amendment's approval request (activities.notify_amendment)."""
 NEEDS_TEXT = {
@@ -336,6 +340,8 @@ def _subject_key(action: object) -> str:
 def build_command(action: str, actor: str, text: str = "") -> Command:
     if action == "acknowledge":
         return Acknowledge(actor=actor)
+    if action == "respond":
+        return Respond(actor=actor)
     if action == "assign":
         return Assign(actor=actor, assignee=actor)
     if action == "escalate":
@@ -345,10 +351,15 @@ def build_command(action: str, actor: str, text: str = "") -> Command:
     raise ValueError(f"no command for action {action!r}")
 
 
-def done_text(action: str, view: TicketView) -> str:
+def done_text(action: str, view: TicketView, now: datetime | None = None) -> str:
+    """The clicker's confirmation; after an acknowledgement it says that the first-response
+    clock still runs, how long is left, and that the Responded button records the response."""
     ticket = view.ticket_id
+    if action == "acknowledge":
+        note = first_response_note(view, now or datetime.now(UTC))
+        return f"done: acknowledged ticket {ticket} (the {view.tier.label} page). {note}"
     return {
-        "acknowledge": f"done: acknowledged ticket {ticket} (the {view.tier.label} page)",
+        "respond": f"done: first response recorded on ticket {ticket}",
         "assign": f"done: ticket {ticket} is assigned to you",
         "escalate": f"done: escalated ticket {ticket} to the {view.tier.label} tier",
         "resolve": f"done: resolved ticket {ticket}",
@@ -443,11 +454,12 @@ def modal_errors(payload: dict[str, Any]) -> dict[str, str] | None:
 
 
 def modal_metadata(payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        metadata = json.loads((payload.get("view") or {}).get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return metadata if isinstance(metadata, dict) else {}
+    """What slaflow put in the modal, each value a string; {} when it is not ours."""
+    view = payload.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    return payloads.modal_metadata(raw if isinstance(raw, str) else "").model_dump(
+        exclude_none=True
+    )
 
 
 def _mrkdwn(text: str) -> str:
@@ -572,6 +584,7 @@ class SlackCockpit:
     ) -> None:
         self.settings = settings
         self.temporal = temporal
+        self.engine = engine
         self.agreements = AgreementVersions(engine)
         self.replay_guard: SignatureStore = (
             DatabaseReplayGuard(engine)
@@ -599,25 +612,58 @@ class SlackCockpit:
         """Slack's answer to an interaction, due within 3 s: None for a plain 200 (or an empty
         Socket Mode ack), or `response_action: errors` to keep a modal whose text is unusable
         open. The command itself runs afterwards through `spawn`."""
+        try:
+            payloads.check_interaction(payload)
+        except SlackPayloadInvalid as exc:
+            log.warning("refused a signed Slack interaction: %s", exc)
+            spawn(self._unreadable(str(exc)), payload)
+            raise
         kind = payload.get("type")
         if kind == "block_actions":
-            spawn(self.on_block_action, payload)
+            spawn(self._guarded(self.on_block_action), payload)
         elif kind == "view_submission":
             errors = modal_errors(payload)
             if errors:
                 return {"response_action": "errors", "errors": errors}
-            spawn(self.on_view_submission, payload)
+            spawn(self._guarded(self.on_view_submission), payload)
         else:
             log.info("ignoring Slack interaction of type %r", kind)
         return None
 
     async def take_command(self, form: dict[str, str]) -> dict[str, Any]:
-        """The answer to a slash command (`/sla` only), within Slack's 3 s."""
-        if "ssl_check" in form:  # Slack's certificate probe carries no command
+        """The answer to a slash command (`/sla` only), within Slack's 3 s;
+        `SlackPayloadInvalid` for fields of another shape."""
+        command = payloads.slash_command(form)
+        if command.ssl_check is not None:  # Slack's certificate probe carries no command
             return ephemeral("ok")
-        if form.get("command", "/sla") != "/sla":
-            return ephemeral(f"unknown command {form['command']}")
-        return await self.slash(form)
+        if command.command != "/sla":
+            return ephemeral(f"unknown command {command.command}")
+        return await self.slash(command.model_dump(exclude_none=True))
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """`handler`, never ending in an exception: whatever it did not foresee is logged and
+        told to the clicker, so no background task dies unseen."""
+
+        async def run(payload: dict[str, Any]) -> None:
+            try:
+                await handler(payload)
+            except Exception as exc:
+                log.exception("Slack %s failed", payload.get("type"))
+                await self._unreadable(f"{type(exc).__name__}: {exc}")(payload)
+
+        return run
+
+    def _unreadable(self, reason: str) -> Handler:
+        """Tells the clicker of a payload slaflow refused or failed on, where it can."""
+
+        async def tell(payload: dict[str, Any]) -> None:
+            user_id, response_url, channel_id = payloads.best_effort_reply_to(payload)
+            await self.reply(
+                ReplyTo(user_id, response_url, channel_id),
+                f"failed: slaflow could not read what Slack sent ({reason}); nothing was done",
+            )
+
+        return tell
 
     # -- answering the clicker --
 
@@ -636,7 +682,7 @@ class SlackCockpit:
                 )
             else:
                 log.warning("no way to tell Slack user %s: %s", to.user_id, text)
-        except (httpx.HTTPError, SlackApiError) as exc:
+        except Exception as exc:  # an unreachable or odd response_url must not end the task
             log.warning("could not tell Slack user %s %r: %s", to.user_id, text, exc)
 
     async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Contact | None]:
@@ -748,7 +794,9 @@ class SlackCockpit:
         """Run the decision as the clicker's Slack user id; tell them the workflow's verdict."""
         try:
             command = build_amendment_command(action, to.user_id, text)
-            after = await decide_amendment(await self.temporal(), amendment_id, command)
+            after = await decide_amendment(
+                await self.temporal(), amendment_id, command, engine=self.engine
+            )
         except CommandRefused as exc:
             await self.reply(to, f"refused: {exc.message}")
         except TicketError as exc:
@@ -834,6 +882,7 @@ class SlackCockpit:
         )
         mine: dict[str, TicketView] = {}
         known = False
+        unread = sorted({s.ticket_id for listing in found for s in listing.tickets if s.problem})
         for listing in found:
             for summary in listing.tickets:
                 view = summary.detail
@@ -851,9 +900,19 @@ class SlackCockpit:
             current = await self.agreements.in_force()
             if all(a.escalation.find_contact(slack_user_id=user_id) is None for a in current):
                 return "you are not in the escalation matrix, so no ticket can be yours"
+        footer = [_unread_line(unread)] if unread else []
         if not mine:
-            return "no open ticket is yours (assigned to you or acknowledged by you)"
+            return "\n".join(
+                ["no open ticket is yours (assigned to you or acknowledged by you)", *footer]
+            )
         now = datetime.now(UTC)
         ordered = sorted(mine.values(), key=lambda v: (v.priority, -v.tier.rank, v.ticket_id))
         header = f"{len(ordered)} open ticket{'s' if len(ordered) != 1 else ''} of yours:"
-        return "\n".join([header, *(_one_line(self.settings, v, now) for v in ordered)])
+        lines = [header, *(_one_line(self.settings, v, now) for v in ordered), *footer]
+        return "\n".join(lines)
+
+
+def _unread_line(ticket_ids: list[str]) -> str:
+    """Tickets that could not answer (a broken one among them, perhaps): said, not hidden."""
+    shown = ", ".join(ticket_ids[:10]) + (" …" if len(ticket_ids) > 10 else "")
+    return f"could not read {len(ticket_ids)} open ticket(s), which may be yours: {shown}"

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slaflow.settings import Settings
 from starter.slack_cockpit import Handler, SlackCockpit
+from starter.slack_payloads import SlackPayloadInvalid
 
 log = logging.getLogger("slaflow.slack")
 
@@ -100,6 +101,9 @@ class SlackSocketMode:
     async def _on_request(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         try:
             payload = await self.answer(req.type, req.payload)
+        except SlackPayloadInvalid as exc:  # the clicker was told; Slack gets a plain ack
+            log.warning("Slack %s envelope %s refused: %s", req.type, req.envelope_id, exc)
+            payload = None
         except Exception:
             log.exception("Slack %s envelope %s failed", req.type, req.envelope_id)
             payload = None

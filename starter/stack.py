@@ -6,7 +6,8 @@ process. Children get their own session so a terminal's Ctrl-C reaches only this
 then stops them in order: API (no new intake), worker (graceful: running activities finish),
 stand-ins, and the Temporal server last, so the worker can still report to it. On Linux each
 child also gets SIGTERM if this process dies without cleaning up. State (Temporal's SQLite file,
-slaflow's database, the mail) lives under the data dir, so the next run resumes every ticket.
+slaflow's database, the mail, the Slack stand-in's workspace) lives under the data dir, so the
+next run resumes every ticket where its messages still are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,13 +36,16 @@ from temporalio.client import Client
 from activities.agreement_store import agreement_of, agreements, seed_agreements, version_in_force
 from activities.db import make_engine
 from activities.schema import SchemaNotCurrent, prepare_schema
+from activities.tables import AgreementVersionRow
 from slaflow.agreement import Contact
-from slaflow.agreement_file import AgreementFileError
+from slaflow.agreement_file import AgreementFileError, agreement_paths
 from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
 from slaflow.settings import DEFAULT_AGREEMENTS_DIR, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
+from starter.dev_secrets import dev_secrets, with_dev_secrets
 from starter.dev_token import dev_admin_token, dev_token_path, read_dev_admin_token, with_dev_token
+from starter.stack_record import read_record, remove_record, write_record
 from starter.temporal_client import connect
 
 HOST = "127.0.0.1"
@@ -281,6 +286,7 @@ class Stack:
         self.mailbox = Mailbox(settings.data_dir / "mail", host=HOST, port=settings.smtp_port)
         await asyncio.to_thread(self.mailbox.start)
         public = settings.public_url.rstrip("/")
+        app_token = settings.slack_app_token  # made by with_dev_secrets unless the user set one
         self.slack = SlackStandin(
             settings.slack_signing_secret.get_secret_value(),
             settings.slack_bot_token.get_secret_value(),
@@ -288,6 +294,8 @@ class Stack:
             port=settings.slack_standin_port,
             interaction_url=f"{public}/slack/interactions",
             command_url=f"{public}/slack/commands",
+            app_token=app_token.get_secret_value() if app_token else "",
+            state_path=settings.data_dir / "slack-standin.sqlite3",
         )
         for contact in await asyncio.to_thread(matrix_contacts, settings):
             if contact.slack_user_id:
@@ -342,7 +350,9 @@ class Stack:
                     await starting
             else:
                 starting.result()  # raises StackError
-                say(banner(self.settings))
+                bound = await asyncio.to_thread(bound_metrics, self.settings)
+                say(banner(self.settings, bound=bound))
+                write_record(self.settings.data_dir, self.api_url, self.env)
                 exits = {asyncio.ensure_future(c.process.wait()): c for c in self.children}
                 done, _ = await asyncio.wait({stopped, *exits}, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -357,6 +367,7 @@ class Stack:
             code = 1
         finally:
             stopped.cancel()
+            remove_record(self.settings.data_dir)
             await self.shutdown()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -364,41 +375,54 @@ class Stack:
         return code
 
 
-def banner(settings: Settings) -> str:
+def listening(port: int, host: str = HOST) -> bool:
+    """Whether something accepts connections on host:port (the metrics endpoints are bound
+    by the worker, which only logs a warning when it cannot)."""
+    if not port:
+        return False
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+def banner(settings: Settings, *, bound: dict[str, int] | None = None) -> str:
+    """What a newcomer needs, short enough to stay on screen: where to look, the token, and
+    one command to try. Metrics ports appear only when something is listening on them."""
     api = f"http://{HOST}:{settings.api_port}"
     token = read_dev_admin_token(settings.data_dir) or "<token>"
-    json_header = f"-H 'Authorization: Bearer {token}' -H 'content-type: application/json'"
     ticket = (
         '{"ticket_id":"T-1","customer":"Demo Customer Ltd","subject":"Checkout is down",'
         '"priority":"P1","channel":"phone","requester_email":"ops@customer.example"}'
     )
-    return "\n".join(
-        [
-            "",
-            f"slaflow is running (Ctrl-C stops it; state is kept in {settings.data_dir})",
-            "",
-            f"  API docs        {api}/docs",
-            f"  Temporal UI     {settings.temporal_ui_url}",
-            f"  Slack stand-in  http://{HOST}:{settings.slack_standin_port}/",
-            f"  Mailbox         {settings.data_dir / 'mail'} (SMTP {HOST}:{settings.smtp_port};"
-            " `slaflow mail list`)",
-            f"  Temporal log    {settings.data_dir / 'logs' / 'temporal.log'}",
-            f"  Metrics         {api}/metrics (manager token);"
-            f" worker :{settings.worker_metrics_port}, Temporal SDK"
-            f" :{settings.temporal_metrics_port} on {HOST}",
-            f"  Dashboard       {api}/dashboard (log in with the admin token below)",
-            "",
-            f"Development admin token (kept in {dev_token_path(settings.data_dir)}):",
-            f"  {token}",
-            "",
-            "Try it:",
-            f"  curl -s -X POST {api}/tickets {json_header} -d '{ticket}'",
-            f"  curl -s -H 'Authorization: Bearer {token}' {api}/tickets/T-1",
-            f"  curl -s -X POST {api}/tickets/T-1/acknowledge {json_header}"
-            ' -d \'{"actor":"Alice Agent"}\'',
-            "",
-        ]
-    )
+    metrics = ", ".join(f"{name} :{port}" for name, port in (bound or {}).items())
+    lines = [
+        "",
+        f"slaflow is running (Ctrl-C stops it; state is kept in {settings.data_dir})",
+        f"  Dashboard       {api}/dashboard   (log in with the admin token below)",
+        f"  API docs        {api}/docs",
+        f"  Slack stand-in  http://{HOST}:{settings.slack_standin_port}/",
+        f"  Mailbox         `slaflow mail list` (SMTP {HOST}:{settings.smtp_port})",
+        f"  Temporal UI     {settings.temporal_ui_url}",
+    ]
+    if metrics:
+        lines.append(f"  Metrics         {api}/metrics; worker {metrics} on {HOST}")
+    lines += [
+        f"  Logs            {settings.data_dir / 'logs'}",
+        f"  Admin token     {token}   (kept in {dev_token_path(settings.data_dir)})",
+        "Watch a scripted scenario: `slaflow demo` in another terminal. Or open a ticket:",
+        f"  curl -s -X POST {api}/tickets -H 'Authorization: Bearer {token}' "
+        f"-H 'content-type: application/json' -d '{ticket}'",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def bound_metrics(settings: Settings) -> dict[str, int]:
+    ports = {
+        "slaflow": settings.worker_metrics_port,
+        "Temporal SDK": settings.temporal_metrics_port,
+    }
+    return {name: port for name, port in ports.items() if listening(port)}
 
 
 def prepare_database(settings: Settings) -> str:
@@ -407,19 +431,38 @@ def prepare_database(settings: Settings) -> str:
     try:
         prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
         seeded = seed_agreements(engine, settings.agreement_file)
-        lines = []
+        given = {f"file:{path}" for path in agreement_paths(settings.agreement_file)}
+        lines, kept = [], []
         for row in seeded:
             in_force = version_in_force(engine, datetime.now(UTC), row.agreement_id)
             lines.append(
                 f"agreement {row.agreement_id}: version {in_force.number} in force"
                 f" ({in_force.source})"
             )
+            if row.source not in given:
+                kept.append(kept_agreement_note(settings, row, in_force.number))
         held = len(agreements(engine))
     finally:
         engine.dispose()
+    lines += kept
     if held > len(seeded):
         lines.append(f"  note: {held - len(seeded)} more agreement(s) in the database")
     return "\n".join(lines)
+
+
+def kept_agreement_note(settings: Settings, seeded: AgreementVersionRow, in_force: int) -> str:
+    """Why an agreement's file given was not loaded (the data dir already holds that
+    agreement from another file), and the two ways to get it in force."""
+    given = settings.agreement_file
+    return (
+        f"  note: this data dir already holds agreement {seeded.agreement_id} (version 1 from "
+        f"{seeded.source.removeprefix('file:')}), so the one in {given} was not loaded.\n"
+        f"    To start over with it: stop slaflow, delete {settings.data_dir} (tickets, mail "
+        "and the database go with it; `make clean` does this for .slaflow), run again.\n"
+        "    To change the terms and keep the tickets: `slaflow amendment propose "
+        f"FILE --agreement {seeded.agreement_id} --amends-version {in_force} ...` "
+        "(docs/guide-manager.md, Amendments)."
+    )
 
 
 def matrix_contacts(settings: Settings) -> list[Contact]:
@@ -439,12 +482,59 @@ def matrix_contacts(settings: Settings) -> list[Contact]:
     return list({c.email: c for c in contacts}.values())
 
 
+def stack_ports(settings: Settings) -> dict[str, int]:
+    """The ports the stack must bind on 127.0.0.1, by what binds them."""
+    return {
+        "Temporal": _port(settings.temporal_address, 7233),
+        "Temporal UI": urlsplit(settings.temporal_ui_url).port or 8233,
+        "API": settings.api_port,
+        "mailbox": settings.smtp_port,
+        "Slack stand-in": settings.slack_standin_port,
+    }
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def why_not_start(settings: Settings) -> str | None:
+    """One line saying why the stack cannot start here, or None: a stack already running on
+    this data dir, or ports another program holds."""
+    running = read_record(settings.data_dir)
+    if running is not None:
+        return (
+            f"slaflow is already running on {settings.data_dir} (pid {running.pid}, API at "
+            f"{running.api_url}); use it, or stop it (Ctrl-C in its terminal) first"
+        )
+    taken = [
+        f"{port} ({name})" for name, port in stack_ports(settings).items() if port_in_use(port)
+    ]
+    if taken:
+        return (
+            f"port {', '.join(taken)} on {HOST} already in use: is slaflow already running "
+            "from another data dir, or another program? Stop it, or choose other ports "
+            "(SLAFLOW_API_PORT, SLAFLOW_TEMPORAL_ADDRESS, ...)"
+        )
+    return None
+
+
 def run_stack(settings: Settings, *, agreement: str | None = None) -> int:
     """Run until Ctrl-C or SIGTERM; the exit code is 0 unless something failed."""
     path = agreement_file(agreement, settings)
     effective, env = stack_settings(settings, path)
     effective.data_dir.mkdir(parents=True, exist_ok=True)
+    refusal = why_not_start(effective)
+    if refusal is not None:
+        say(f"error: {refusal}")
+        return 1
     effective, env = with_dev_token(effective, env, dev_admin_token(effective.data_dir))
+    effective, env = with_dev_secrets(effective, env, dev_secrets(effective.data_dir))
     try:
         say(prepare_database(effective))
     except (AgreementFileError, SchemaNotCurrent) as exc:

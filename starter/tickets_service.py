@@ -7,6 +7,7 @@ asked and whose `http_status` the API uses; the CLI prints the message and exits
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import quote as quote_path
 
+from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -44,9 +46,11 @@ from slaflow.tickets import (
     TicketInput,
     TicketStatus,
     TicketView,
+    opened_at_problem,
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier
+from starter import doctor
 from starter.temporal_client import connect
 from workflows.ticket import TicketWorkflowInput
 
@@ -56,6 +60,7 @@ ANSWER_TIMEOUT = timedelta(seconds=30)
 """How long a caller waits for a worker to answer an update or query before giving up."""
 DETAIL_CONCURRENCY = 8
 
+log = logging.getLogger("slaflow.tickets")
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 
@@ -104,6 +109,24 @@ class NotReady(TicketError):
     http_status = 503
 
 
+class TicketBroken(NotReady):
+    """The ticket's workflow task keeps failing (Temporal refuses to query it): it needs an
+    operator, not a retry."""
+
+
+class InvalidTicket(TicketError):
+    """The intake itself is refused: a field the model alone cannot judge (`opened_at`)."""
+
+    http_status = 422
+
+
+class SearchAttributesMissing(TicketError):
+    """The namespace lacks slaflow's search attributes: no ticket can start until an
+    operator registers them."""
+
+    http_status = 503
+
+
 class NoAnswer(TicketError):
     """Temporal took the request but no worker answered in time (is `slaflow worker` running?)."""
 
@@ -115,6 +138,14 @@ class Opened(BaseModel):
     created: bool = Field(description="False when the ticket already existed.")
 
 
+class KnownTicket(BaseModel):
+    """What a repeated intake tells a caller that may not read tickets: that it exists."""
+
+    ticket_id: str
+    workflow_id: str
+    created: bool = Field(False, description="Always false: the ticket already existed.")
+
+
 class TicketFilter(BaseModel):
     """What `GET /tickets` and `slaflow ticket list` filter on: the search attributes."""
 
@@ -122,7 +153,7 @@ class TicketFilter(BaseModel):
     priority: Priority | None = None
     tier: Tier | None = None
     breached: bool | None = None
-    customer: str | None = Field(None, min_length=1, max_length=200)
+    customer: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
     agreement: str | None = Field(None, pattern=SLUG_PATTERN)
 
 
@@ -141,6 +172,9 @@ class TicketSummary(BaseModel):
     closed_at: AwareDatetime | None
     workflow_status: str = Field(description="running, completed, failed, terminated, ...")
     detail: TicketView | None = Field(None, description="Live state, with ?detail=true.")
+    problem: str | None = Field(
+        None, description="With ?detail=true: why the ticket did not give its live state."
+    )
 
 
 class TicketList(BaseModel):
@@ -222,6 +256,10 @@ async def _translated(ticket_id: str) -> AsyncIterator[None]:
                 f"ticket {ticket_id}: no worker is polling its task queue "
                 "(is `slaflow worker` running?)"
             ) from exc
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # its workflow task keeps failing
+            raise TicketBroken(
+                f"ticket {ticket_id} is broken: {exc.message} (see the worker's log)"
+            ) from exc
         raise
 
 
@@ -254,21 +292,44 @@ def choose_agreement(engine: Engine, ticket: TicketInput) -> AgreementSelection:
         raise UnknownCustomer(f"customer: {exc}") from exc
 
 
+def with_opening(ticket: TicketInput) -> TicketInput:
+    """The ticket with `opened_at` defaulted to now; `InvalidTicket` when it lies outside
+    the window intake accepts (a date past 9999 broke every view that asked the ticket)."""
+    now = datetime.now(UTC)
+    if ticket.opened_at is None:
+        return ticket.model_copy(update={"opened_at": now})
+    problem = opened_at_problem(ticket.opened_at, now)
+    if problem:
+        raise InvalidTicket(f"opened_at: {problem}")
+    return ticket
+
+
 async def open_ticket(
     client: Client, task_queue: str, ticket: TicketInput, selection: AgreementSelection
 ) -> Opened:
     """Start the ticket's workflow under the agreement `choose_agreement` picked and answer
     once its terms are pinned; a duplicate intake gets the existing ticket back
     (created=False) and starts nothing."""
-    if ticket.opened_at is None:
-        ticket = ticket.model_copy(update={"opened_at": datetime.now(UTC)})
-    workflow_id = workflow_id_for(ticket.ticket_id)
+    view = await open_new_ticket(client, task_queue, ticket, selection)
+    if view is not None:
+        return Opened(view=view, created=True)
+    handle = client.get_workflow_handle(workflow_id_for(ticket.ticket_id))
+    async with _translated(ticket.ticket_id):
+        return Opened(view=await _current_view(handle), created=False)
+
+
+async def open_new_ticket(
+    client: Client, task_queue: str, ticket: TicketInput, selection: AgreementSelection
+) -> TicketView | None:
+    """`open_ticket` for a caller that may not read tickets: None for a duplicate, whose
+    state it must not see."""
+    ticket = with_opening(ticket)
     async with _translated(ticket.ticket_id):
         try:
             handle = await client.start_workflow(
                 WORKFLOW_TYPE,
                 TicketWorkflowInput(ticket=ticket, selection=selection),
-                id=workflow_id,
+                id=workflow_id_for(ticket.ticket_id),
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -282,12 +343,26 @@ async def open_ticket(
                 ),
                 static_summary=f"{ticket.priority} {ticket.customer}: {ticket.subject}"[:200],
             )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in (
+                exc.message.lower()
+            ):
+                raise await _attributes_missing(client, exc) from exc
+            raise
         except WorkflowAlreadyStartedError:
-            return Opened(
-                view=await _current_view(client.get_workflow_handle(workflow_id)), created=False
-            )
-        view = await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
-    return Opened(view=view, created=True)
+            return None
+        return await handle.execute_update(SNAPSHOT_UPDATE, Snapshot(), result_type=TicketView)
+
+
+async def _attributes_missing(client: Client, exc: RPCError) -> SearchAttributesMissing:
+    """The refusal of a start for want of search attributes, naming the missing ones."""
+    try:
+        missing = await doctor.missing_search_attributes(client, client.namespace)
+    except Exception:
+        missing = []
+    if not missing:
+        return SearchAttributesMissing(f"Temporal refused the ticket's search attributes: {exc}")
+    return SearchAttributesMissing(doctor.missing_message(client.namespace, missing))
 
 
 async def _current_view(handle: WorkflowHandle[object, object]) -> TicketView:
@@ -344,6 +419,26 @@ async def run_command(client: Client, ticket_id: str, command: Command) -> Ticke
         raise TicketClosed(f"ticket {ticket_id} is closed") from None
 
 
+TICKET_READ_FAILURES = Counter(
+    "slaflow_ticket_read_failures",
+    "Tickets a many-ticket view (board, list with detail, Slack /sla) could not read live; "
+    "the view showed them as unreadable and went on. Lasting failures mean a broken ticket.",
+    ["view"],
+)
+VIEWS = ("board", "list")
+
+
+def unreadable(ticket_id: str, exc: BaseException, *, view: str) -> str:
+    """Why a ticket could not be read, counted and logged (with the traceback when the
+    failure is not one `_translated` knows)."""
+    TICKET_READ_FAILURES.labels(view=view if view in VIEWS else "other").inc()
+    if isinstance(exc, TicketError):
+        log.warning("%s: ticket %s unreadable: %s", view, ticket_id, exc.message)
+        return exc.message
+    log.error("%s: ticket %s unreadable", view, ticket_id, exc_info=exc)
+    return f"cannot read ticket {ticket_id}: {type(exc).__name__}: {exc}"
+
+
 def _member(kind: type[E], value: str | None) -> E | None:
     """An enum member, or None for a missing or unknown value (old runs, manual edits)."""
     try:
@@ -385,8 +480,8 @@ async def list_tickets(
             async with gate:
                 try:
                     summary.detail = await get_ticket(client, summary.ticket_id)
-                except TicketError:
-                    summary.detail = None
+                except Exception as exc:
+                    summary.problem = unreadable(summary.ticket_id, exc, view="list")
 
         await asyncio.gather(*(fill(t) for t in tickets if t.workflow_status == "running"))
     return TicketList(query=query, count=len(tickets), tickets=tickets)

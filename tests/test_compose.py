@@ -8,8 +8,10 @@ subcommands, search attributes, agreement files, packages. When Debian's `docker
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tomllib
@@ -21,7 +23,9 @@ import typer.main
 import yaml
 
 from slaflow.agreement_file import load_agreement_set
+from slaflow.api_tokens import new_token
 from slaflow.search_attributes import dev_server_flags
+from slaflow.secret_policy import refuse_weak_secrets
 from slaflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +36,19 @@ APP_DIR = "/app"  # WORKDIR of the image
 _VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
-REQUIRED_FROM_SHELL = {"SLAFLOW_API_TOKENS": '{"compose-test-admin-token": "admin"}'}
-"""Variables the file demands (`${VAR:?message}`, no default), as an operator would set them."""
+REQUIRED_FROM_SHELL = {
+    "SLAFLOW_API_TOKENS": json.dumps({new_token(): "admin"}),
+    "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
+    "TEMPORAL_DB_PASSWORD": secrets.token_urlsafe(32),
+    "SLAFLOW_DB_PASSWORD": secrets.token_urlsafe(32),
+    "SLAFLOW_SLACK_BOT_TOKEN": "xoxb-" + secrets.token_urlsafe(32),
+    "SLAFLOW_SLACK_SIGNING_SECRET": secrets.token_hex(16),
+    "SLAFLOW_SESSION_SECRET": secrets.token_urlsafe(32),
+}
+"""Variables the file demands (`${VAR:?message}`, no default), as an operator would set them:
+made here at random, so no value written in the repository passes."""
+
+SECRET_VARIABLE = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|API_KEY")
 
 
 def _interpolate(value: str) -> str:
@@ -176,6 +191,9 @@ def test_slaflow_environment_builds_valid_settings(
         assert settings.temporal_address == "temporal:7233", name
         assert settings.database_url.startswith("postgresql+psycopg://"), name
         assert settings.smtp_host == "mailpit", name
+        assert settings.environment == "production", name
+        if _command(service)[1:] in (["api"], ["worker"]):  # the processes that serve
+            refuse_weak_secrets(settings, "api" if _command(service)[1] == "api" else "worker")
         assert settings.agreement_file.is_absolute(), name
         relative = settings.agreement_file.relative_to(APP_DIR)
         load_agreement_set(ROOT / relative)  # the files exist in the image and validate
@@ -428,4 +446,62 @@ def test_the_api_needs_a_bootstrap_token_from_the_shell(
             timeout=120,
             check=False,
         )
+        env.update({k: v for k, v in REQUIRED_FROM_SHELL.items() if k != "SLAFLOW_API_TOKENS"})
+        result = subprocess.run(
+            [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode != 0 and "set SLAFLOW_API_TOKENS" in result.stderr
+
+
+# ----- no secret has a default (issue 23) -------------------------------------------------------
+
+
+def test_no_secret_has_a_default() -> None:
+    """Every variable that carries a secret is demanded with `${VAR:?message}`, and no secret
+    setting of a slaflow service is written in the file."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    used = {m.group(1): (m.group(2), m.group(3)) for m in _VARIABLE.finditer(text)}
+    secret = {name: how for name, how in used.items() if SECRET_VARIABLE.search(name)}
+    assert set(secret) == set(REQUIRED_FROM_SHELL), "each demanded secret, as the README lists"
+    for name in secret:
+        forms = {
+            (m.group(2), bool(m.group(3))) for m in _VARIABLE.finditer(text) if m.group(1) == name
+        }
+        assert forms == {(":?", True)}, f"{name} must always be ${{{name}:?message}}: {forms}"
+    raw = yaml.safe_load(text)
+    for service_name, service in raw["services"].items():
+        env = service.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(item.split("=", 1) for item in env if "=" in item)
+        for key, value in env.items():
+            if SECRET_VARIABLE.search(str(key)):
+                assert "${" in str(value), f"{service_name}: {key} is written in the file"
+    anchor = raw["x-slaflow-environment"]
+    url = str(anchor["SLAFLOW_DATABASE_URL"])
+    assert re.search(r":\$\{SLAFLOW_DB_PASSWORD:\?[^}]+\}@", url), url
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+@pytest.mark.parametrize("missing", sorted(REQUIRED_FROM_SHELL))
+def test_compose_stops_naming_each_missing_secret(missing: str) -> None:
+    binary = shutil.which("docker-compose")
+    assert binary is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLAFLOW_", "COMPOSE_"))}
+    env = {k: v for k, v in env.items() if k not in REQUIRED_FROM_SHELL}
+    env.update({k: v for k, v in REQUIRED_FROM_SHELL.items() if k != missing})
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0 and f"set {missing} to " in result.stderr, result.stderr

@@ -48,5 +48,32 @@ def test_the_banner_shows_the_token_in_every_curl_example(tmp_path: Path) -> Non
     text = banner(Settings(data_dir=tmp_path))
     assert token in text
     curls = [line for line in text.splitlines() if line.strip().startswith("curl ")]
-    assert len(curls) == 3
+    assert len(curls) == 1
     assert all(f"-H 'Authorization: Bearer {token}'" in line for line in curls)
+
+
+def test_the_banner_is_short_and_names_metrics_ports_only_when_bound(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, worker_metrics_port=9464, temporal_metrics_port=9465)
+    text = banner(settings)
+    assert len(text.strip().splitlines()) <= 14
+    assert "Metrics" not in text and "9464" not in text
+    shown = banner(settings, bound={"slaflow": 9464})
+    assert "worker slaflow :9464 on 127.0.0.1" in shown and "9465" not in shown
+    assert "`slaflow demo`" in shown
+
+
+def test_a_kept_agreement_says_how_to_start_over_or_amend(tmp_path: Path) -> None:
+    from starter.stack import AGREEMENTS, prepare_database
+
+    first = Settings(data_dir=tmp_path, agreement_file=AGREEMENTS["demo"])
+    assert "note" not in prepare_database(first)
+    other = Settings(data_dir=tmp_path, agreement_file=AGREEMENTS["default"])
+    text = prepare_database(other)
+    demo_default = AGREEMENTS["demo"] / "default.yaml"
+    assert f"agreement default: version 1 in force (file:{demo_default})" in text.splitlines()
+    assert f"this data dir already holds agreement default (version 1 from {demo_default})" in text
+    assert f"so the one in {AGREEMENTS['default']} was not loaded" in text
+    assert f"delete {tmp_path}" in text and "`make clean`" in text
+    assert "`slaflow amendment propose FILE --agreement default --amends-version 1 ...`" in text
+    assert "holds agreement nordwind-premium" not in text  # new in this file set: seeded
+    assert "agreement nordwind-premium: version 1 in force" in text

@@ -118,3 +118,42 @@ async def test_workflow_logs_get_workflow_and_amendment_ids(
     assert line["workflow_id"] == "amendment-A-9"
     assert line["amendment_id"] == "A-9"
     assert line["temporal_workflow"]["workflow_type"] == "LoggingWorkflow"
+
+
+def _fail(error: BaseException, cause: BaseException | None = None) -> None:
+    try:
+        try:
+            raise error
+        except BaseException as inner:
+            if cause is None:
+                raise
+            raise cause from inner
+    except BaseException:
+        module_log.warning("Completing activity as failed", exc_info=True)
+
+
+def test_expected_failures_are_one_line_and_others_keep_their_traceback(captured: Any) -> None:
+    from temporalio.exceptions import ApplicationError
+
+    buffer, configure = captured
+    configure(log_format="text", log_level="INFO")
+    _fail(ApplicationError("Slack refused #x: channel_not_found", type="SlackChannelNotFound"))
+    _fail(ConnectionRefusedError(111, "Connection refused"))
+    _fail(ApplicationError("inner refusal", type="Refused"), RuntimeError("wrapped"))
+    expected = buffer.getvalue().splitlines()
+    assert len(expected) == 3, expected
+    assert expected[0].endswith(
+        "Completing activity as failed: SlackChannelNotFound: Slack refused #x: channel_not_found"
+    )
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in expected[1]
+    assert expected[2].endswith("Completing activity as failed: Refused: inner refusal")
+    _fail(KeyError("a bug"))
+    assert "Traceback (most recent call last)" in buffer.getvalue()
+
+
+def test_the_mailbox_info_lines_stay_off_the_console(captured: Any) -> None:
+    buffer, configure = captured
+    configure(log_format="text", log_level="INFO")
+    logging.getLogger("mail.log").info("('127.0.0.1', 1) >> b'EHLO localhost'")
+    logging.getLogger("mail.log").warning("a real problem")
+    assert buffer.getvalue().count("\n") == 1 and "a real problem" in buffer.getvalue()

@@ -14,10 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from standins.slack_api import sign_request
+from starter.dev_secrets import read_dev_secrets
 from starter.dev_token import read_dev_admin_token
 
 pytestmark = pytest.mark.integration
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.integration
 SLAFLOW = Path(sys.executable).parent / "slaflow"
 STOP_WITHIN = 60.0  # the worker's graceful shutdown (30 s by default) plus a margin
 LEAD = "lea.lead@example.com"  # the demo agreement's team lead
+OLD_DEFAULT_SECRET = "local-signing-secret"  # what slaflow signed Slack requests with before
 
 
 def free_port() -> int:
@@ -77,6 +81,12 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    def slack_messages(self, ticket_id: str) -> list[dict[str, object]]:
+        """The Slack stand-in's messages that name `ticket_id`."""
+        port = self.env["SLAFLOW_SLACK_STANDIN_PORT"]
+        messages = httpx.get(f"http://127.0.0.1:{port}/_standin/messages", timeout=10).json()
+        return [m for m in messages if ticket_id in str(m["text"])]
 
     def start(self) -> None:
         log = (self.data_dir.parent / "stack.log").open("ab")
@@ -153,6 +163,32 @@ def mail_to(mail_dir: Path, address: str, ticket_id: str) -> bool:
     return False
 
 
+def slack_is_signed_with_the_stacks_own_secret(stack: Stack) -> None:
+    """The worker's page reaches the stand-in and the stand-in's /sla reaches the API (all got
+    the secrets made in the data dir); /sla signed with the secret slaflow used to ship is
+    refused (issue 23)."""
+    standin = f"http://127.0.0.1:{stack.env['SLAFLOW_SLACK_STANDIN_PORT']}"
+    wait_for(  # the worker's bot token is the one the stand-in was given
+        lambda: "STACK-1" in httpx.get(f"{standin}/_standin/messages", timeout=10).text,
+        30,
+        "the first page in the Slack stand-in",
+    )
+    ran = httpx.post(f"{standin}/_standin/command", json={"text": "STACK-1"}, timeout=30)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["status"] == 200 and "STACK-1" in ran.json()["body"]["text"], ran.text
+    made = read_dev_secrets(stack.data_dir)["slack_signing_secret"]
+    assert made != OLD_DEFAULT_SECRET
+    form = urlencode({"command": "/sla", "text": "STACK-1", "user_id": "U1"}).encode()
+    for secret, expected in ((OLD_DEFAULT_SECRET, 401), (made, 200)):
+        answer = httpx.post(
+            f"{stack.url}/slack/commands",
+            content=form,
+            headers=sign_request(secret, form),
+            timeout=30,
+        )
+        assert answer.status_code == expected, answer.text
+
+
 def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     stack.start()
     ticket = {
@@ -166,6 +202,7 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     assert httpx.post(f"{stack.url}/tickets", json=ticket, timeout=30).status_code == 401
     opened = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert opened.status_code == 201, opened.text
+    slack_is_signed_with_the_stacks_own_secret(stack)
     token = stack.headers["Authorization"].removeprefix("Bearer ")
     whole_log = stack.data_dir.parent / "stack.log"
     wait_for(
@@ -176,6 +213,8 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     mail = stack.data_dir / "mail"
     wait_for(lambda: any(mail.glob("*.eml")), 30, "the first page's mail file")
     wait_for(lambda: mail_to(mail, LEAD, "STACK-1"), 90, "the escalation mail to the team lead")
+    posted = stack.slack_messages("STACK-1")
+    assert posted, "the ticket's messages in the Slack stand-in"
 
     children = descendants(stack.process.pid) if stack.process else set()
     assert len(children) >= 3, f"expected server, worker and API below slaflow run: {children}"
@@ -189,6 +228,8 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     state = httpx.get(f"{stack.url}/tickets/STACK-1", headers=stack.headers, timeout=30)
     assert state.status_code == 200, state.text
     assert state.json()["highest_tier"] != "agent"
+    kept = stack.slack_messages("STACK-1")  # the stand-in kept its workspace
+    assert [m["ts"] for m in kept][: len(posted)] == [m["ts"] for m in posted]
     again = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert again.status_code == 200
     assert stack.interrupt() == 0, stack.log()

@@ -41,6 +41,9 @@ STORE_RETRY = RetryPolicy(
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 NOTIFY_DEADLINE = timedelta(hours=24)
+NOTIFY_HEARTBEAT = timedelta(seconds=5)
+"""A delivery attempt heartbeats while it runs (activities.heartbeat): an attempt lost with
+its worker (kill -9) is retried after this, not after the minute of `NOTIFY_TIMEOUT`."""
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -126,6 +126,9 @@ class AmendmentWorkflow:
             return
         if s.revision == revision:
             s.impact, s.impact_error = report, None
+            stale = rules.stale_reason(s, report.latest_version)
+            if stale and workflow.patched("stale-before-asking"):
+                rules.mark_stale(s, stale, workflow.now())  # nobody is asked to sign for nothing
 
     async def _move_open_tickets(self, version: int) -> None:
         """At the effective time, open tickets adopt the new version (ServiceNow's retroactive
@@ -208,6 +211,7 @@ class AmendmentWorkflow:
                 activity,
                 calls.AmendmentNotice(idempotency_key=key, kind=kind, to=to, amendment=view),
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.NOTIFY_RETRY,
             )

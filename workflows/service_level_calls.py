@@ -98,6 +98,9 @@ class WatchResult(BaseModel):
 
 STATUS_TIMEOUT = timedelta(minutes=2)
 NOTIFY_TIMEOUT = timedelta(seconds=60)
+NOTIFY_HEARTBEAT = timedelta(seconds=5)
+"""A delivery attempt heartbeats while it runs (activities.heartbeat): an attempt lost with
+its worker (kill -9) is retried after this, not after the minute of `NOTIFY_TIMEOUT`."""
 NOTIFY_DEADLINE = timedelta(minutes=10)
 """Give up within a run; the next scheduled run tries again (the key was never stored)."""
 RETRY = RetryPolicy(

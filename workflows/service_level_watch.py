@@ -83,6 +83,7 @@ class ServiceLevelWatchWorkflow:
                 notice,
                 result_type=calls.NoticeReceipt,
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.RETRY,
             )

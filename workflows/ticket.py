@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,6 +73,10 @@ LOCAL_PIN_PATCH = "pin-terms-local-activity"
 """A new ticket pins its terms in a local activity: a short database read on the intake path
 should not queue behind notifications on the activity task queue. Tickets opened before
 replay their pin as the ordinary activity it was."""
+FACTS_ON_CHANGE_PATCH = "record-facts-on-breach-and-reopen"
+"""Facts are written when a target breaches and when the ticket reopens too, so reports see
+open breaches and count a reopened ticket as it is now. Tickets started before replay without
+those writes."""
 RECENT_EVENTS_SHOWN = 3
 _QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
 
@@ -88,6 +92,9 @@ class TicketWorkflow:
         self._slack_lock = asyncio.Lock()
         self._attributes: tuple[object, ...] = ()
         self._root_updates: bool | None = None
+        self._facts_on_change: bool | None = None
+        self._facts_lock = asyncio.Lock()
+        """Facts writes in order: a breach's write must not land after the resolution's."""
         self._root_refresh_queued = False
         self._root_shown: dict[Tier, str] = {}
         """What each tier's root message shows now (a `_card` value), so unchanged roots are
@@ -102,10 +109,14 @@ class TicketWorkflow:
         rt = self._rt or await self._open(input.ticket)
         while rt.status is not TicketStatus.CLOSED:
             now = workflow.now()
-            due = machine.next_due(rt, now)
-            if due is not None and due.at <= now:
-                self._after_change(machine.apply_due(rt, due, now))
-                continue
+            with _in_range():
+                due = machine.next_due(rt, now)
+                if due is not None and due.at <= now:
+                    breaches = _breaches(rt)
+                    self._after_change(machine.apply_due(rt, due, now))
+                    if _breaches(rt) != breaches and self._records_changes():
+                        self._background(self._record_facts())
+                    continue
             if self._history_full():
                 await self._drain()
                 workflow.continue_as_new(
@@ -149,7 +160,8 @@ class TicketWorkflow:
                 start_to_close_timeout=calls.STORE_TIMEOUT,
                 retry_policy=calls.STORE_RETRY,
             )
-        rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now(), selection)
+        with _in_range():
+            rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now(), selection)
         self._rt = rt
         self._after_change(notices)
         return rt
@@ -178,6 +190,11 @@ class TicketWorkflow:
         if self._root_updates is None:
             self._root_updates = workflow.patched(ROOT_UPDATES_PATCH)
         return self._root_updates
+
+    def _records_changes(self) -> bool:
+        if self._facts_on_change is None:
+            self._facts_on_change = workflow.patched(FACTS_ON_CHANGE_PATCH)
+        return self._facts_on_change
 
     def _upsert_attributes(self) -> None:
         rt = self._state()
@@ -234,6 +251,7 @@ class TicketWorkflow:
                 ),
                 result_type=EmailReceipt,
                 start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                 schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                 retry_policy=calls.NOTIFY_RETRY,
             )
@@ -253,8 +271,9 @@ class TicketWorkflow:
             tiers = [notice.tier, *(t for t in notice.inform_tiers if t in rt.slack_threads)]
             for tier in dict.fromkeys(tiers):
                 thread = rt.slack_threads.get(tier)
-                channel = thread.channel if thread else matrix.policy(tier).slack_channel
-                what = f"slack {notice.kind} to {channel}"
+                name = matrix.policy(tier).slack_channel
+                channel = thread.channel if thread else name
+                what = f"slack {notice.kind} to {name}"  # the name people know, not Slack's id
                 try:
                     receipt = await workflow.execute_activity(
                         calls.POST_SLACK,
@@ -267,6 +286,7 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
@@ -338,11 +358,13 @@ class TicketWorkflow:
                         ),
                         result_type=SlackReceipt,
                         start_to_close_timeout=calls.NOTIFY_TIMEOUT,
+                        heartbeat_timeout=calls.NOTIFY_HEARTBEAT,
                         schedule_to_close_timeout=calls.NOTIFY_DEADLINE,
                         retry_policy=calls.NOTIFY_RETRY,
                     )
                 except ActivityError as err:
-                    what = f"slack root message update in {thread.channel}: {_cause(err)}"
+                    name = rt.terms.agreement.escalation.policy(tier).slack_channel
+                    what = f"slack root message update in {name}: {_cause(err)}"
                     self._note_delivery(False, what, tier)
                     if _permanent(err):
                         self._root_gone.add(tier)
@@ -353,6 +375,13 @@ class TicketWorkflow:
         machine.record_notification(self._state(), workflow.now(), ok, detail, tier)
 
     async def _record_facts(self) -> None:
+        if not self._records_changes():
+            await self._write_facts()
+            return
+        async with self._facts_lock:  # the facts as they are when the previous write is done
+            await self._write_facts()
+
+    async def _write_facts(self) -> None:
         await workflow.execute_activity(
             calls.RECORD_TICKET_FACTS,
             machine.facts(self._state()),
@@ -373,8 +402,10 @@ class TicketWorkflow:
         await workflow.wait_condition(lambda: self._rt is not None)
         self._refuse(name, command)  # again: state may have moved while waiting
         rt = self._state()
-        self._after_change(machine.apply_command(rt, name, command, workflow.now()))
-        if rt.status is TicketStatus.RESOLVED and name == "resolve":
+        with _in_range():
+            self._after_change(machine.apply_command(rt, name, command, workflow.now()))
+        resolved = rt.status is TicketStatus.RESOLVED and name == "resolve"
+        if resolved or (name == "reopen" and self._records_changes()):
             self._background(self._record_facts())
         return machine.view(rt, workflow.now())
 
@@ -481,7 +512,8 @@ class TicketWorkflow:
             retry_policy=calls.STORE_RETRY,
         )
         self._refuse("adopt_terms", command)  # again: the ticket may have moved meanwhile
-        self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
+        with _in_range():
+            self._after_change([machine.adopt_terms(rt, terms, command.actor, workflow.now())])
         return machine.view(rt, workflow.now())
 
     @adopt_terms.validator
@@ -504,6 +536,24 @@ class TicketWorkflow:
     def explain(self, at: datetime | None = None) -> TicketExplanation:
         """Each deadline with the calendar, working spans and pauses that produced it."""
         return machine.explain(self._state(), at or workflow.now())
+
+
+def _breaches(rt: TicketRuntime) -> tuple[bool, ...]:
+    """Which targets have breached: a change means the facts must be written."""
+    return tuple(t.breached_at is not None for t in rt.targets)
+
+
+@contextlib.contextmanager
+def _in_range() -> Iterator[None]:
+    """Date arithmetic past the year 9999 (an opening the edge would refuse, sent around it)
+    fails the ticket with a reason instead of failing its workflow task forever, which
+    would leave it stuck and every view that asks it erroring."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise ApplicationError(
+            f"the ticket's dates are out of range: {exc}", type="OutOfRange", non_retryable=True
+        ) from exc
 
 
 def _permanent(err: ActivityError) -> bool:

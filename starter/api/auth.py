@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from slaflow.roles import Role
+from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
 from starter.api.errors import responses
 from starter.api.sessions import SESSION_COOKIE, cross_origin_refusal
@@ -49,6 +49,25 @@ async def _resolved(lookup: Awaitable[Role | None]) -> Role | None:
 async def token_role(request: Request, token: str) -> Role | None:
     """The role of a presented token, or None if it is unknown or revoked."""
     return await _resolved(app_state(request.app).tokens.role_of_token(token))
+
+
+def credential_digest(request: Request) -> str | None:
+    """The digest of the token behind this request: its bearer token, else its session's."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token_digest(token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return app_state(request.app).sessions.digest_of(cookie) if cookie else None
+
+
+async def credential_name(request: Request) -> str:
+    """Who is acting, from the credential (never from the request body): the token's name."""
+    digest = credential_digest(request)
+    name = await app_state(request.app).tokens.name_of_digest(digest) if digest else None
+    if name is None:  # the gate let it through, so it was revoked a moment ago
+        raise _missing(request)
+    return name
 
 
 async def session_role(request: Request) -> Role | None:

@@ -8,6 +8,8 @@ the path has.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starter.tickets_service import TicketError
+
+log = logging.getLogger("slaflow.api")
 
 
 class ErrorBody(BaseModel):
@@ -92,7 +96,28 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     malformed = any(e.get("type") == "json_invalid" for e in errors)
     return JSONResponse(
         status_code=400 if malformed else 422,
-        content={"detail": describe(errors), "errors": jsonable_encoder(errors)},
+        content={"detail": describe(errors), "errors": json_safe(jsonable_encoder(errors))},
+    )
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with non-finite floats as text: an error echoing NaN back must stay JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything no other handler knows: JSON like every other error, never plain text; the
+    traceback goes to the log, not to the caller."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        status_code=500,
+        content={"detail": f"internal error ({type(exc).__name__}); see the API's log"},
     )
 
 
@@ -136,3 +161,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TicketError, _ticket_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

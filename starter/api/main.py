@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slaflow.roles import Role
+from slaflow.secret_policy import refuse_weak_secrets
 from slaflow.settings import Settings, get_settings
-from starter.api import errors, metrics
+from starter.api import docs, errors, metrics
 from starter.api.auth import AUTH_ERRORS, requires
 from starter.api.body_limit import BodyLimitMiddleware
 from starter.api.deps import app_state, build_state, startup
+from starter.api.input_guard import InputGuardMiddleware
 from starter.api.metrics import RequestMetrics
 from starter.api.pages import mount_static
 from starter.api.routers import (
@@ -27,6 +29,7 @@ from starter.api.routers import (
     health,
     report_print,
     slack,
+    ticket_page,
     tickets,
 )
 from starter.api.routers import login as login_pages
@@ -65,20 +68,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_weak_secrets(settings, "api")  # `slaflow api` says so in one line before this
     app = FastAPI(
         title="slaflow",
         version="0.1.0",
         summary="SLA escalation orchestrator on Temporal",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # served from the package by docs.install, not from a CDN
+        redoc_url=None,
     )
     app.state.slaflow = build_state(settings)
     errors.install(app)
+    app.add_middleware(InputGuardMiddleware)  # inside the limit: the body it reads is bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestMetrics)  # outermost: times every request, refusals included
     # Roles per router; tickets declares its own per route (intake opens, agents act).
     # Health stays open for probes; Slack is authenticated by Slack's signature instead.
     app.include_router(tickets.router)
+    app.include_router(ticket_page.router)  # the browser's ticket page and its forms
     app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     for router in (agreements.customers_router, agreements.agreements_router):
         app.include_router(router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
@@ -102,7 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         report_print.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
-    mount_static(app)  # /static: the pages' CSS, scripts and vendored Chart.js
+    mount_static(app)  # /static: the pages' CSS, scripts, vendored Chart.js and docs assets
+    docs.install(app)  # /docs, /redoc
     app.include_router(metrics.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     return app
 

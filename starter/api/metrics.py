@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slaflow.tickets import TicketInput
+from starter.logs import escape_controls
 
 access_log = logging.getLogger("slaflow.api.access")
 
@@ -34,6 +35,10 @@ TICKETS_OPENED = Counter(
     ["priority", "channel"],
 )
 UNMATCHED = "<unmatched>"
+OTHER = "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Label values a request's method may take; any other method is counted as `other`, so
+made-up methods cannot add series without bound."""
 
 router = APIRouter(tags=["operations"])
 
@@ -76,11 +81,12 @@ class RequestMetrics:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
-            REQUEST_SECONDS.labels(method=scope["method"], route=route, status=str(status)).observe(
+            method = method_label(scope["method"])
+            REQUEST_SECONDS.labels(method=method, route=route, status=status_label(status)).observe(
                 elapsed
             )
             extra: dict[str, Any] = {
-                "method": scope["method"],
+                "method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 1),
@@ -90,12 +96,21 @@ class RequestMetrics:
                 extra["ticket_id"] = ticket_id
             access_log.info(
                 "%s %s %s %.1fms",
-                scope["method"],
-                scope.get("path", ""),
+                method,
+                escape_controls(scope.get("path", "")),
                 status,
                 elapsed * 1000,
                 extra=extra,
             )
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    """The status as a label; only the codes HTTP defines (100-599)."""
+    return str(status) if 100 <= status <= 599 else OTHER
 
 
 def _route_template(scope: Scope) -> str:

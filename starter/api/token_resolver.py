@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from activities.token_store import role_of_digest
+from activities.token_store import name_of_digest, role_of_digest
 from slaflow.roles import Role, token_digest
 
 CACHE_LIMIT = 10_000
@@ -70,3 +70,14 @@ class TokenResolver:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
         self._cache[digest] = (role, until)
+
+    async def name_of_digest(self, digest: str) -> str | None:
+        """Who a credential is, for the history: a stored token's name, or for a token from
+        settings '<role> token <first digest characters>' (settings give tokens no names)."""
+        configured = self._configured.get(digest)
+        if configured is not None:
+            return f"{configured.value} token {digest[:8]}"
+        try:
+            return await asyncio.to_thread(name_of_digest, self._engine, digest)
+        except SQLAlchemyError as exc:
+            raise TokenStoreUnavailable(f"the token store cannot be read: {exc}") from exc

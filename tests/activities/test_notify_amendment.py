@@ -75,13 +75,13 @@ async def test_refused_recipient_is_not_retried(
 async def test_slack_dm_has_approve_and_reject_buttons_once(
     slack: SlackStandin, engine: Engine, settings_for: SettingsFactory
 ) -> None:
-    slack.state.add_channel("U9")
     acts = activities(settings_for(slack_base_url=slack.base_url), engine)
     first = await ActivityEnvironment().run(acts.post_amendment_slack, notice())
     again = await ActivityEnvironment().run(acts.post_amendment_slack, notice())
     assert again.duplicate and again.ts == first.ts
     with slack.state.lock:
         [message] = [m for m in slack.state.messages if m.channel_name == "U9"]
+    assert message.channel.startswith("D") and first.channel == message.channel  # a DM
     assert message.blocks is not None
     actions = next(b for b in message.blocks if b["type"] == "actions")["elements"]
     assert [(a["action_id"], a["value"]) for a in actions] == [

@@ -93,6 +93,7 @@ async def test_multipart_message_with_thread_headers_arrives(
         "overdue by",
         "left",
         "http://slaflow.test/tickets/T-1001",
+        "acknowledging stops the paging;\r\nonly Responded meets the first-response target",
     ):
         assert expected in text, expected
     assert "Acme &lt;Widgets&gt; &amp; Co" in html  # autoescaped

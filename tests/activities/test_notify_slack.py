@@ -98,6 +98,7 @@ async def test_post_and_thread_reply_land_in_the_standin(
     (actions,) = [b for b in blocks if b["type"] == "actions"]  # the cockpit's buttons
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("acknowledge", "T-1001"),
+        ("respond", "T-1001"),
         ("assign", "T-1001"),
         ("escalate", "T-1001"),
         ("resolve", "T-1001"),
@@ -151,7 +152,7 @@ async def test_rate_limit_waits_as_long_as_slack_asks(
     assert len(await _messages(slack)) == 1
 
 
-@pytest.mark.parametrize("channel", ["team-leads-typo", "U0NOTACHANNEL"])
+@pytest.mark.parametrize("channel", ["team-leads-typo", "D0NEVEROPENED"])  # a user id is a DM
 async def test_unknown_channel_is_not_retryable(
     channel: str,
     slack: SlackStandin,

@@ -9,12 +9,21 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from activities.facts import upsert_facts
 from slaflow import reports
 from slaflow.reports import GroupBy
+from slaflow.tickets import TicketStatus
 from starter import reports_service
 from starter.reports_service import ReportError
 from tests.activities import test_store
-from tests.unit.report_seed import END, START, seeded_agreement, seeded_rows, store_seeded
+from tests.unit.report_seed import (
+    END,
+    START,
+    as_facts,
+    seeded_agreement,
+    seeded_rows,
+    store_seeded,
+)
 
 store_engine = test_store.store_engine  # the fixture: SQLite, and PostgreSQL when configured
 OBJECTIVES = reports.objectives_of(seeded_agreement(), version=1)  # the only version
@@ -82,3 +91,35 @@ def test_period_defaults_and_refusals() -> None:
     assert refused.value.parameter == "to"
     with pytest.raises(ReportError, match="group_by"):
         reports_service.trends(None, SPAN, GroupBy.WEEK)  # type: ignore[arg-type]
+
+
+def test_an_open_breach_in_the_database_counts_only_where_the_report_says(
+    store_engine: Engine,
+) -> None:
+    """T9 is open, its first response breached and it was paused: the Zendesk convention
+    counts it; the default, the escalation analysis and the pause audit do not."""
+    store_seeded(store_engine)
+    open_breach = seeded_rows()[0].model_copy(
+        update={
+            "ticket_id": "T9",
+            "status": TicketStatus.WAITING_ON_CUSTOMER,
+            "first_response_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "first_response_breached": True,
+            "resolution_breached": False,
+            "reopen_count": 0,
+            "pauses": 1,
+            "paused_seconds": 60.0,
+        }
+    )
+    upsert_facts(store_engine, as_facts(open_breach))
+    default = reports_service.sla(store_engine, SPAN, GroupBy.PRIORITY).totals
+    zendesk = reports_service.sla(
+        store_engine, SPAN, GroupBy.PRIORITY, reports.Counting.COMPLETED_OR_BREACHED
+    ).totals
+    assert (default.opened, zendesk.opened) == (6, 7)
+    assert (default.first_response_breaches, zendesk.first_response_breaches) == (2, 3)
+    assert (zendesk.first_response_met, zendesk.first_response_measured) == (4, 7)
+    assert reports_service.escalations(store_engine, SPAN, 10).tickets == 6
+    assert reports_service.pauses(store_engine, SPAN, timedelta(minutes=10), 0.5).tickets == 6

@@ -89,11 +89,12 @@ async def test_update_rewrites_the_root_in_place_and_a_retry_changes_nothing(
     after = slack.state.find_message(root.channel, root.ts)
     assert after is not None and after.edited_ts is not None and after.edited_ts > root.ts
     assert len(slack.state.messages) == 1 and len(slack.state.edits) == 1
-    assert _buttons(after.blocks or []) == ["assign", "escalate", "resolve"]
+    assert _buttons(after.blocks or []) == ["respond", "assign", "escalate", "resolve"]
     assert "acknowledged at team lead, owner Lena Lead" in after.text
     async with httpx.AsyncClient() as http:
         page = (await http.get(f"{slack.url}/")).text
-    assert "Acknowledged by Lena Lead at the team lead tier" in page and "edited" in page
+    assert "<strong>Acknowledged</strong> by Lena Lead at the team lead tier" in page
+    assert "(edited)" in page
     assert 'data-action="acknowledge"' not in page
 
 
@@ -136,10 +137,10 @@ async def test_rate_limited_update_waits_as_long_as_slack_asks(
 
 
 def test_root_shows_only_the_buttons_that_still_apply(ticket: TicketView) -> None:
-    assert buttons_for(ticket) == ("acknowledge", "assign", "escalate", "resolve")
-    assert buttons_for(_acknowledged(ticket)) == ("assign", "escalate", "resolve")
+    assert buttons_for(ticket) == ("acknowledge", "respond", "assign", "escalate", "resolve")
+    assert buttons_for(_acknowledged(ticket)) == ("respond", "assign", "escalate", "resolve")
     top = ticket.model_copy(update={"tier": Tier.MANAGEMENT})
-    assert buttons_for(top) == ("acknowledge", "assign", "resolve")
+    assert buttons_for(top) == ("acknowledge", "respond", "assign", "resolve")
     for done in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         assert buttons_for(ticket.model_copy(update={"status": done})) == ()
 
@@ -160,3 +161,15 @@ def test_root_status_line_says_who_is_paged_and_where_the_ticket_is(
     now = datetime.now(UTC)
     closed = ticket.model_copy(update={"status": TicketStatus.CLOSED, "closed_at": now})
     assert status_line(_update(closed, "C1", "1.1")).startswith("*Closed*")
+
+
+def test_an_acknowledged_root_says_the_first_response_clock_still_runs(
+    ticket: TicketView,
+) -> None:
+    acked = _acknowledged(ticket)
+    line = status_line(_update(acked, "C1", "1.1"))
+    assert "tier; the first-response clock still runs: press *Responded* once replied\n" in line
+    targets = [t.model_copy(update={"met_at": acked.opened_at}) for t in acked.targets]
+    met = acked.model_copy(update={"targets": targets})
+    line = status_line(_update(met, "C1", "1.1"))
+    assert "first-response clock" not in line

@@ -77,9 +77,10 @@ def test_page_renders_buttons_and_offers_mentioned_users(standin: SlackStandin) 
     _post_with_buttons(standin)
     standin.add_user("ULEA1", "Lea Lead", "lea@example.com")
     page = httpx.get(standin.url + "/").text
-    for label in ("Acknowledge", "Take ownership", "Escalate", "Resolve"):
+    for label in ("Acknowledge", "Responded", "Take ownership", "Escalate", "Resolve"):
         assert f">{label}</button>" in page
-    assert 'data-action="acknowledge"' in page and "/_standin/click" in page
+    assert 'data-action="acknowledge"' in page
+    assert "/_standin/click" in httpx.get(standin.url + "/_standin/static/slack_page.js").text
     assert '<option value="ULEA1">' in page and '<option value="UAGE1">' in page
     assert "Interactions go to http://" in page
 

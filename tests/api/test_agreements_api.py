@@ -163,7 +163,7 @@ async def test_an_amendment_of_a_customer_agreement_is_signed_by_its_parties(
         "agreement": acme,
         "rationale": "faster P1",
         "signatories": [{"name": "Eve", "role": "customer", "email": "eve@elsewhere.example"}],
-        "deadline": "2999-01-01T00:00:00Z",
+        "deadline": "2199-01-01T00:00:00Z",
         "agreement_id": "acme-gold",
         "amends_version": 1,
     }

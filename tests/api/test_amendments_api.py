@@ -107,3 +107,71 @@ async def test_openapi_lists_the_amendment_routes(api: httpx.AsyncClient) -> Non
         "/amendments/{amendment_id}",
         "/amendments/{amendment_id}/approve",
     } <= set(paths)
+
+
+async def test_a_proposal_against_a_stale_version_is_409_naming_the_latest(
+    api: httpx.AsyncClient,
+) -> None:
+    from activities import agreement_store
+    from tests.factories import make_agreement
+
+    engine = app_state(api._transport.app).engine  # type: ignore[attr-defined]
+    effective = datetime.now(UTC) - timedelta(minutes=1)
+    agreement_store.add_version(
+        engine, make_agreement(**agreement_doc()), effective_from=effective, source="test"
+    )
+    answer = await api.post("/amendments", json=proposal(amends_version=1))
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("amends_version: version 1 is not the latest agreement version; ")
+    assert "version 2 is (in force since " in detail
+    assert detail.endswith("propose against 2")
+
+
+async def test_signing_an_amendment_whose_version_went_stale_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from activities import agreement_store
+    from activities.db import create_tables, make_engine
+    from slaflow import amendments as rules
+    from slaflow.amendments import AmendmentProposal, Approve, Reject
+    from starter import amendments_service as service
+    from tests.factories import make_agreement
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'stale.db'}")
+    create_tables(engine)
+    now = datetime.now(UTC)
+    for _ in range(2):
+        agreement_store.add_version(
+            engine, make_agreement(**agreement_doc()), effective_from=now, source="test"
+        )
+    state = rules.new_state(AmendmentProposal.model_validate(proposal()), now)
+
+    async def get_amendment(client: Any, amendment_id: str) -> Any:
+        return rules.view(state)
+
+    sent: list[object] = []
+
+    class Handle:
+        async def execute_update(self, name: str, command: object, **_: Any) -> Any:
+            sent.append(command)
+            return rules.view(state)
+
+    class Client:
+        def get_workflow_handle(self, workflow_id: str) -> Handle:
+            return Handle()
+
+    monkeypatch.setattr(service, "get_amendment", get_amendment)
+    approve = Approve(by="cora@example.com")
+    with pytest.raises(service.CommandRefused) as refused:
+        await service.decide(Client(), "A-1", approve, engine=engine)  # type: ignore[arg-type]
+    assert refused.value.http_status == 409
+    assert str(refused.value) == (
+        "amendment A-1 amends version 1, but version 2 is now the latest; it can no longer "
+        "take effect: withdraw it and propose it again against 2"
+    )
+    assert sent == []
+    reject = Reject(by="cora@example.com", comment="stale anyway")
+    await service.decide(Client(), "A-1", reject, engine=engine)  # type: ignore[arg-type]
+    assert sent == [reject]  # a rejection may still close it
+    engine.dispose()

@@ -38,7 +38,8 @@ def test_agreement_check_names_file_and_field(tmp_path: Path) -> None:
     broken.write_text(text)
     result = runner.invoke(app, ["agreement", "check", str(broken)])
     assert result.exit_code == 1
-    assert f"{broken}: objectives.P1.first_response.within:" in result.stderr
+    line = text.splitlines().index("      within: 0s") + 1
+    assert f"{broken}:{line}: objectives.P1.first_response.within:" in result.stderr
 
 
 def test_db_init_seeds_version_one(tmp_path: Path) -> None:
@@ -123,3 +124,31 @@ def test_mail_list_on_an_empty_mailbox(tmp_path: Path) -> None:
     result = runner.invoke(app, ["mail", "list"])
     assert result.exit_code == 0
     assert f"no mail in {tmp_path / 'mail'}" in result.stdout
+
+
+def test_mail_list_is_one_aligned_line_per_message() -> None:
+    from email.message import EmailMessage
+
+    from starter.cli import mail_rows
+
+    def message(date: str | None, to: str, subject: str) -> EmailMessage:
+        built = EmailMessage()
+        if date:
+            built["Date"] = date
+        built["X-RcptTo"] = to
+        built["Subject"] = subject
+        return built
+
+    lines = mail_rows(
+        [
+            message("Wed, 2 Dec 2026 15:45:09 +0100", "a@example.com", "[slaflow P1] New: T-1"),
+            message(None, "lead1@example.com, lead2@example.com", "[slaflow P3] " + "long " * 40),
+        ],
+        width=80,
+    )
+    assert lines[0].startswith("DATE (UTC)           TO                    SUBJECT")
+    assert lines[1].startswith("2026-12-02 14:45:09  a@example.com         [slaflow P1]")
+    assert lines[2].startswith("-                    lead1@example.com +1  [slaflow P3] long")
+    assert len(lines[2]) == 80 and lines[2].endswith("…")
+    subject_column = lines[0].index("SUBJECT")
+    assert all(line[subject_column - 2 : subject_column] == "  " for line in lines)

@@ -3,8 +3,6 @@ table, CSV and JSON say the same figures as the service; bad options exit 1 nami
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typer.testing import CliRunner
 from activities.db import make_engine
 from slaflow.reports import GroupBy
 from slaflow.settings import get_settings
-from starter import reports_service
+from starter import report_formats, reports_service
 from starter.api.deps import prepare_database
 from starter.cli import app
 from tests.unit.report_seed import END, START, store_seeded
@@ -55,7 +53,7 @@ def test_json_is_the_service_report() -> None:
 
 def test_table_shows_compliance_objective_and_times() -> None:
     out = run("sla", *PERIOD)
-    assert "SLA report by priority, 2026-11-02T00:00:00+00:00 to 2026-11-16T00:00:00+00:00" in out
+    assert "SLA report by priority, 2026-11-02 to 2026-11-16 UTC (by opened_at" in out
     p1 = next(line for line in out.splitlines() if line.startswith("P1 "))
     # 2 of 3 first responses met against 95 %; resolutions 1 of 2 against 90 %; MTTA 5m / 17m
     assert "66.7% (2/3)" in p1 and "95.0%" in p1 and "50.0% (1/2)" in p1 and "90.0%" in p1
@@ -65,7 +63,8 @@ def test_table_shows_compliance_objective_and_times() -> None:
 
 
 def test_csv_rows_per_group_then_all() -> None:
-    rows = list(csv.DictReader(io.StringIO(run("sla", *PERIOD, "--group-by", "week", "--csv"))))
+    meta, rows = report_formats.read_csv(run("sla", *PERIOD, "--group-by", "week", "--csv"))
+    assert meta["counting"] == "resolved" and meta["group_by"] == "week"
     assert [(r["group"], r["opened"]) for r in rows] == [
         ("2026-W45", "4"),
         ("2026-W46", "2"),
@@ -107,9 +106,23 @@ def test_one_customers_report() -> None:
         (["pauses", "--paused-share", "0"], "error: --paused-share: 0 is not a fraction"),
         (["sla", "--agreement", "Bad Id"], "error: --agreement: String should match pattern"),
         (["escalations", "--customer", "x" * 201], "error: --customer: String should have at"),
+        (["sla", "--counting", "all"], "error: --counting: 'all' is not one of resolved,"),
+        (["deviations", "--counting", ""], "error: --counting: '' is not one of"),
     ],
 )
 def test_bad_options_exit_1_naming_them(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["report", *args])
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_period_ends_are_printed_to_the_second_or_as_a_day() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from starter.report_formats import format_moment
+
+    now = datetime(2026, 12, 2, 14, 45, 9, 987654, tzinfo=UTC)
+    assert format_moment(now) == "2026-12-02 14:45:09"
+    assert format_moment(datetime(2026, 11, 2, tzinfo=UTC)) == "2026-11-02"
+    berlin = timezone(timedelta(hours=1))
+    assert format_moment(datetime(2026, 11, 2, 1, 0, tzinfo=berlin)) == "2026-11-02"

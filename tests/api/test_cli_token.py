@@ -118,3 +118,19 @@ async def test_the_api_accepts_a_created_token_until_it_is_revoked(tmp_path: Pat
             assert (await http.get("/agreement", headers=headers)).status_code == 401
     used = runner.invoke(cli_app, ["token", "list", "--json"]).stdout
     assert json.loads(used)["tokens"][0]["last_used_at"] is not None
+
+
+def test_list_mentions_the_development_token_of_the_data_dir(tmp_path: Path) -> None:
+    from starter.dev_token import dev_admin_token
+
+    empty = runner.invoke(cli_app, ["token", "list"])
+    assert empty.exit_code == 0, empty.output
+    assert empty.stdout.strip() == "no tokens stored in the database"
+    token = dev_admin_token(tmp_path)
+    listed = runner.invoke(cli_app, ["token", "list"]).stdout
+    assert "no tokens stored in the database" in listed
+    assert f"the development admin token of `slaflow run`, {token[:8]}..." in listed
+    assert str(tmp_path / "dev-admin-token") in listed
+    assert token not in listed  # never the secret itself
+    as_json = json.loads(runner.invoke(cli_app, ["token", "list", "--json"]).stdout)
+    assert as_json["development_token_file"] == str(tmp_path / "dev-admin-token")

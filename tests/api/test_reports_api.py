@@ -3,8 +3,6 @@ that agrees with them, refusals that name the parameter, the manager role."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import httpx
 import pytest
 
 from slaflow.roles import Role
+from starter import report_formats
 from starter.api.deps import app_state
 from starter.api.main import create_app
 from tests.api.test_api_validation import MustNotConnect
@@ -56,7 +55,7 @@ async def test_csv_routes_document_csv_and_json_errors(api: httpx.AsyncClient) -
 
 def csv_rows(answer: httpx.Response) -> list[dict[str, str]]:
     assert answer.headers["content-type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(answer.text)))
+    return report_formats.read_csv(answer.text)[1]
 
 
 def same(cell: str, value: Any) -> bool:
@@ -176,6 +175,9 @@ async def test_trends_deviations_escalations_pauses(api: httpx.AsyncClient) -> N
         ("/reports/escalations", {"top": "0"}, "query.top: "),
         ("/reports/pauses", {"paused_share": "0"}, "query.paused_share: "),
         ("/reports/pauses", {"quick_repause_minutes": "-1"}, "query.quick_repause_minutes: "),
+        ("/reports/sla", {"counting": "everything"}, "query.counting: Input should be"),
+        ("/reports/trends.csv", {"counting": ""}, "query.counting: "),
+        ("/reports/deviations", {"counting": "RESOLVED"}, "query.counting: "),
     ],
 )
 async def test_bad_parameters_are_422_naming_them(

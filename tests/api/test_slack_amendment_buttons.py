@@ -86,7 +86,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
             raise TicketNotFound(f"amendment {amendment_id} not found")
         return amendments.view(state.states[amendment_id])
 
-    async def decide(client: Any, amendment_id: str, command: AmendmentCommand) -> AmendmentView:
+    async def decide(
+        client: Any, amendment_id: str, command: AmendmentCommand, **_: Any
+    ) -> AmendmentView:
         if amendment_id not in state.states:
             raise TicketNotFound(f"amendment {amendment_id} not found")
         current = state.states[amendment_id]

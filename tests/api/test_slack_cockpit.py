@@ -158,7 +158,14 @@ async def test_acknowledge_runs_as_the_matrix_contact(
 ) -> None:
     await cockpit[0].on_block_action(click("acknowledge"))
     assert fakes.commands == [("T-1", Acknowledge(actor=AGENT))]
-    assert texts(fakes) == ["done: acknowledged ticket T-1 (the agent page)"]
+    [text] = texts(fakes)
+    assert text.startswith(
+        "done: acknowledged ticket T-1 (the agent page). Acknowledging is not responding: "
+        "the first-response clock still runs ("
+    ), text
+    assert text.endswith(
+        " left). Record the response with Responded once you have replied to the customer."
+    )
     to = fakes.replies[0][0]
     assert (to.user_id, to.response_url, to.channel_id) == (
         "UAGE1",
@@ -349,6 +356,7 @@ def test_pages_of_open_tickets_carry_the_four_buttons_updates_and_finished_ones_
     ]
     assert [e["text"]["text"] for e in actions["elements"]] == [
         "Acknowledge",
+        "Responded",
         "Take ownership",
         "Escalate",
         "Resolve",

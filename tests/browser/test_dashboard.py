@@ -188,6 +188,8 @@ async def test_dashboard_draws_seeded_figures_and_filters_redraw_them(
     assert await page.locator("#slo-list li[data-objective]").count() == 3
     assert await page.locator("#kpi-first-response .kpi-value").inner_text() == "81.3 %"
     assert await page.locator("#kpi-resolution .kpi-value").inner_text() == "75.0 %"
+    # the dashboard counts open breaches, and says so
+    assert await page.locator("#counting").inner_text() == "completed_or_breached"
 
     # The live board: the late ticket leads, and its time left is negative.
     order = await wait_for_board(page, open_ids)
@@ -250,6 +252,7 @@ async def test_printable_report_prints_on_a4_pages_without_its_toolbar(
     await expect(summary).to_contain_text("81.3 %")  # 13 of 16 first responses met
     await expect(summary).to_contain_text("75.0 %")  # 12 of 16 resolutions met
     await expect(page.locator(".deviation")).to_have_count(seed.DEVIATIONS)
+    await expect(page.locator(".meta")).to_contain_text("counting: completed_or_breached")
     await page.screenshot(path=str(artifacts / "report-print-screen.png"), full_page=True)
 
     await page.emulate_media(media="print")

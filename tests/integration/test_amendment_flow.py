@@ -46,7 +46,6 @@ def proposal(amendment_id: str) -> dict[str, Any]:
 async def test_amendment_asks_by_mail_and_slack_and_refuses_and_rejects(
     api: httpx.AsyncClient, mailbox: Mailbox, slack: SlackStandin, cli: Cli
 ) -> None:
-    slack.state.add_channel("UAMEND9")  # the stand-in's DM with Sam
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
     answer = await api.post("/amendments", json=proposal(amendment_id))
     assert answer.status_code == 201, answer.text
@@ -62,7 +61,8 @@ async def test_amendment_asks_by_mail_and_slack_and_refuses_and_rejects(
 
     async def dm() -> list[Any]:
         with slack.state.lock:
-            return [m for m in slack.state.messages if m.channel_name == "UAMEND9" and m.blocks]
+            dms = [m for m in slack.state.messages if m.channel.startswith("D") and m.blocks]
+            return [m for m in dms if m.channel_name == "UAMEND9"]  # a DM's name: its user
 
     posted = await eventually(dm, what="the Slack approval request")
     actions = next(b for b in posted[0].blocks if b["type"] == "actions")["elements"]

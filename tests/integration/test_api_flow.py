@@ -200,4 +200,9 @@ async def test_agreement_routes(api: httpx.AsyncClient) -> None:
 async def test_readiness(api: httpx.AsyncClient) -> None:
     answer = await api.get("/readyz")
     assert answer.status_code == 200
-    assert answer.json()["checks"] == {"temporal": "ok", "database": "ok", "schema": "ok"}
+    assert answer.json()["checks"] == {
+        "temporal": "ok",
+        "search_attributes": "ok",
+        "database": "ok",
+        "schema": "ok",
+    }

@@ -60,6 +60,11 @@ async def test_every_check_passes_against_the_stack(
     findings = _by_check(await diagnose(settings))
     head = schema.head_revision()
     assert findings == {
+        "secrets": (
+            True,
+            "not checked in development (SLAFLOW_ENVIRONMENT=production refuses missing, "
+            "published or short secrets)",
+        ),
         "temporal": (True, f"Temporal at {settings.temporal_address} answers"),
         "namespace": (True, "namespace default exists"),
         "search attributes": (True, f"search attributes registered: {', '.join(NAMES)}"),
@@ -93,11 +98,12 @@ def test_the_cli_exits_0_when_all_is_well(cli_env: None, migrated: Engine) -> No
     result = CliRunner().invoke(cli_app, ["doctor"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 6 and all(line.startswith("ok  ") for line in lines), result.stdout
+    assert len(lines) == 7 and all(line.startswith("ok  ") for line in lines), result.stdout
     as_json = CliRunner().invoke(cli_app, ["doctor", "--json"])
     assert as_json.exit_code == 0
     checks = json.loads(as_json.stdout)
     assert [c["check"] for c in checks] == [
+        "secrets",
         "temporal",
         "namespace",
         "search attributes",
@@ -134,6 +140,11 @@ async def test_unreachable_dependencies_are_named_in_words(tmp_path: Path) -> No
     )
     findings = _by_check(await diagnose(broken))
     assert findings == {
+        "secrets": (
+            True,
+            "not checked in development (SLAFLOW_ENVIRONMENT=production refuses missing, "
+            "published or short secrets)",
+        ),
         "temporal": (False, f"Temporal at 127.0.0.1:{temporal}: connection refused"),
         "namespace": (False, "not checked: Temporal is not reachable"),
         "search attributes": (False, "not checked: Temporal is not reachable"),

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -108,3 +110,25 @@ async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
     assert "No issues found" in text or "passed" in text, text[-2000:]
+
+
+CONTROL_VALUES = ["\x00", "a\nb", "\r\n", "\x1b[31m", "\x7f", "%00"]
+
+
+async def test_control_characters_in_every_query_string_never_answer_5xx(
+    isolated_api: str,
+) -> None:
+    """Every operation of the real stack, each query parameter (or a made-up one) holding a
+    control character: refused before anything reaches Temporal or the database."""
+    async with httpx.AsyncClient(
+        base_url=isolated_api, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+    ) as http:
+        document = (await http.get("/openapi.json")).json()
+        for template, operations in document["paths"].items():
+            path = re.sub(r"\{[^}]+\}", "x1", template)
+            for method, operation in operations.items():
+                names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+                for name in names or ["q"]:
+                    for value in CONTROL_VALUES:
+                        answer = await http.request(method.upper(), path, params={name: value})
+                        assert answer.status_code < 500, (method, template, name, value)

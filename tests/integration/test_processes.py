@@ -165,7 +165,12 @@ async def test_api_process_answers_ready_and_stops_on_sigterm(
                 return answer.json() if answer.status_code == 200 else None
 
             body = await eventually(ready, within=60, what="the API ready")
-            assert body["checks"] == {"temporal": "ok", "database": "ok", "schema": "ok"}
+            assert body["checks"] == {
+                "temporal": "ok",
+                "search_attributes": "ok",
+                "database": "ok",
+                "schema": "ok",
+            }
             assert (await http.get("/healthz")).status_code == 200
         code, _took = await _terminate(process)
     finally:

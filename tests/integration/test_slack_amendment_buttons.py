@@ -83,8 +83,6 @@ async def _amendment(api: httpx.AsyncClient, amendment_id: str) -> AmendmentView
 async def test_signatories_decide_from_slack_and_strangers_are_refused(
     api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient
 ) -> None:
-    for user_id, _ in (CORA, SAM):
-        slack.state.add_channel(user_id)  # the stand-in's DM with each signatory
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
     proposed = await api.post("/amendments", json=proposal(amendment_id))
     assert proposed.status_code == 201, proposed.text

@@ -125,14 +125,17 @@ async def test_acknowledge_rewrites_the_root_message_in_place(
         return message if message is not None and message.edited_ts else None
 
     after = await eventually(rewritten, what="the root message rewritten by chat.update")
-    assert _actions(after.blocks) == ["assign", "escalate", "resolve"]  # no Acknowledge
+    assert _actions(after.blocks) == ["respond", "assign", "escalate", "resolve"]  # no Acknowledge
     status = (after.blocks or [])[1]["text"]["text"]
     assert status.startswith(
         "*Acknowledged* by agent-1 &lt;agent1@example.com&gt; at the agent tier"
     ), status
     assert "acknowledged at agent, owner agent-1" in after.text
     page = (await standin.get("/")).text
-    assert "Acknowledged by agent-1 &lt;agent1@example.com&gt; at the agent tier" in page
+    assert (
+        "<strong>Acknowledged</strong> by agent-1 &lt;agent1@example.com&gt; at the agent tier"
+        in page
+    )
     roots = [m for m in slack.state.messages if m.channel == where[0] and not m.thread_ts]
     assert [m.ts for m in roots if opened.ticket_id in m.text] == [where[1]]  # no second root
 

@@ -19,11 +19,10 @@ when the attempt is retried. Such a duplicate has a fingerprint (first copy befo
 row written only by the retry after the restart); the test counts those, runs every other check
 without them, and then reports XFAIL naming each one. Any other duplicate, and any loss, FAILS.
 
-Timing: an activity attempt the killed worker had started is retried only when its
-start-to-close timeout runs out (60 s for notifications, `workflows/activity_calls.py`), and a
-ticket's Slack posts go one at a time, so such a ticket's later notices wait as long. The test
-therefore takes about 70 s whenever the kill catches an activity in flight, which it nearly
-always does.
+Timing: an activity attempt the killed worker had started stops heartbeating with it, so it is
+retried once its 5 s heartbeat timeout runs out (`NOTIFY_HEARTBEAT` in
+`workflows/activity_calls.py`), not after its 60 s start-to-close timeout; a ticket's Slack
+posts go one at a time, so such a ticket's later notices wait that long at most.
 """
 
 from __future__ import annotations

@@ -142,6 +142,20 @@ def test_explain_lists_the_calendar_spans_and_pauses_behind_each_deadline() -> N
         ("2026-03-09T09:00:00+01:00", "2026-03-09T17:00:00+01:00"),
     ]
     assert "plus 2h paused" in explained.summary
+    assert explained.summary.endswith(
+        "deadline 2026-03-10T10:00:00+01:00 (2026-03-10T09:00:00+00:00)"
+    ), explained.summary
     kinds = [e.kind for e in rt.events]
     assert EventKind.PAUSED in kinds and EventKind.RESUMED in kinds
     assert rt.tier is Tier.AGENT
+
+
+def test_a_utc_deadline_is_explained_once_and_to_the_second() -> None:
+    opened = datetime(2026, 3, 6, 15, 0, 7, 123456, tzinfo=UTC)
+    rt, _ = machine.open_ticket(make_ticket(priority="P1"), make_terms(), opened, opened)
+    first = machine.explain(rt, opened).targets[0]
+    deadline = first.deadline
+    assert deadline is not None
+    assert first.summary.endswith(f"deadline {deadline.isoformat(timespec='seconds')}")
+    assert first.summary.count(deadline.isoformat(timespec="seconds")) == 1
+    assert ".123456" not in first.summary

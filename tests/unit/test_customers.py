@@ -117,8 +117,10 @@ def test_a_rule_naming_an_unknown_service_is_refused_with_file_and_field() -> No
     text = text.replace("    - Backups\n", "    - Bakcups\n", 1)
     with pytest.raises(ValueError) as err:
         parse_agreement_file(text, "globex.yaml")
+    line = text.splitlines().index("    services:") + 1  # where the rule's services are
     assert str(err.value) == (
-        "globex.yaml: agreement.rules.0.services: unknown service 'Bakcups': not in the scope"
+        f"globex.yaml:{line}: agreement.rules.0.services: unknown service 'Bakcups': not in "
+        "the scope"
     )
 
 
@@ -139,7 +141,7 @@ def test_a_directory_is_checked_together(tmp_path: Path) -> None:
     with pytest.raises(AgreementSetError) as err:
         load_agreement_set(tmp_path)
     lines = str(err.value).splitlines()
-    assert any(line.startswith(f"{tmp_path / 'bad.yaml'}: agreement.id: ") for line in lines)
+    assert any(line.startswith(f"{tmp_path / 'bad.yaml'}:1: agreement.id: ") for line in lines)
     assert f"{tmp_path / 'acme2.yaml'}: agreement.rules: overlaps 'acme-gold'" in str(err.value)
 
 

@@ -288,13 +288,32 @@ PERIOD_END = BASE + timedelta(days=30)
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=fact_sets(), group_by=st.sampled_from(list(GroupBy)))
-def test_groups_add_up_and_figures_stay_in_range(rows: list[FactRow], group_by: GroupBy) -> None:
+@given(
+    rows=fact_sets(),
+    group_by=st.sampled_from(list(GroupBy)),
+    counting=st.sampled_from(list(reports.Counting)),
+)
+def test_groups_add_up_and_figures_stay_in_range(
+    rows: list[FactRow], group_by: GroupBy, counting: reports.Counting
+) -> None:
     report = reports.sla_report(
-        rows, start=BASE, end=PERIOD_END, group_by=group_by, objectives=OBJECTIVES
+        rows,
+        start=BASE,
+        end=PERIOD_END,
+        group_by=group_by,
+        objectives=OBJECTIVES,
+        counting=counting,
     )
+    assert report.counting is counting
     totals = report.totals
-    assert totals.opened == sum(1 for r in rows if BASE <= r.opened_at < PERIOD_END)
+    in_period = [r for r in rows if BASE <= r.opened_at < PERIOD_END]
+    ever_resolved = [
+        r
+        for r in in_period
+        if r.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) or r.reopen_count > 0
+    ]
+    everything = counting is reports.Counting.COMPLETED_OR_BREACHED
+    assert totals.opened == len(in_period if everything else ever_resolved)
     for field in ("opened", "resolved", "closed", "breached_tickets", "escalations", "reopened"):
         assert sum(getattr(g, field) for g in report.groups) == getattr(totals, field), field
     for figures in [totals, *report.groups]:
@@ -324,7 +343,12 @@ def test_weeks_escalations_and_pauses_account_for_every_ticket(rows: list[FactRo
     trend = reports.trends(rows, start=BASE, end=PERIOD_END, group_by=None, objectives=OBJECTIVES)
     first, last = reports.trends_window(BASE, PERIOD_END)
     (series,) = trend.series
-    in_weeks = sum(1 for r in rows if first + reports.WEEK <= r.opened_at < last)
+    in_weeks = len(
+        reports.counted(
+            (r for r in rows if first + reports.WEEK <= r.opened_at < last),
+            reports.Counting.RESOLVED,
+        )
+    )
     assert sum(p.figures.opened for p in series.points) == in_weeks
     escalations = reports.escalation_analysis(rows, start=BASE, end=PERIOD_END)
     sla_totals = reports.sla_report(

@@ -336,6 +336,45 @@ async def test_stale_amendment_is_refused_at_commit(harness: Harness) -> None:
     assert len(agreement_store.all_versions(harness.engine)) == 2
 
 
+async def test_an_amendment_of_a_stale_version_closes_before_anyone_is_asked(
+    harness: Harness,
+) -> None:
+    agreement_store.add_version(
+        harness.engine,
+        Agreement.model_validate(proposed_doc("30m")),
+        effective_from=datetime.now(UTC),
+        source="amendment:other",
+    )
+    now = await harness.env.get_current_time()
+    proposal = AmendmentProposal.model_validate(
+        {
+            "amendment_id": f"A-{uuid.uuid4().hex[:8]}",
+            "proposer": PAT,
+            "agreement": proposed_doc(),
+            "rationale": "P1 first response 20m",
+            "signatories": [{"name": "Cora", "role": "customer", "email": CORA}],
+            "deadline": (now + 7 * D).isoformat(),
+            "amends_version": 1,
+        }
+    )
+    handle = await harness.client.start_workflow(
+        AmendmentWorkflow.run,
+        AmendmentInput(proposal=proposal),
+        id=workflow_id_for(proposal.amendment_id),
+        task_queue=harness.task_queue,
+    )
+    harness.started.append(handle)
+    result = await handle.result()
+    assert result.status is AmendmentStatus.STALE
+    assert result.closed_reason == (
+        f"amendment {proposal.amendment_id} amends version 1, but version 2 is now the latest; "
+        "propose it again against 2"
+    )
+    assert result.impact is not None and result.impact.latest_version == 2
+    assert harness.sent.kinds(CORA) == ["outcome"]  # never asked to sign
+    assert len(agreement_store.all_versions(harness.engine)) == 2
+
+
 def _fact(
     ticket_id: str,
     priority: str,

@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 
 from workflows.amendment import AmendmentWorkflow
 from workflows.service_level_watch import ServiceLevelWatchWorkflow
-from workflows.ticket import TicketWorkflow
+from workflows.ticket import FACTS_ON_CHANGE_PATCH, TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -62,12 +62,39 @@ def _pins(path: Path) -> tuple[int, int]:
     return as_activity, as_marker
 
 
+LOCAL_PIN_SETS = ("ticket-local_pin-", "ticket-facts_on_change-")
+"""History sets recorded after the pin-terms-local-activity patch."""
+
+
+def _marks(path: Path, patch: str) -> bool:
+    return any(
+        e.marker_recorded_event_attributes.marker_name == "core_patch"
+        and patch.encode()
+        in b"".join(
+            p.data for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
+        )
+        for e in load(path).events
+        if e.HasField("marker_recorded_event_attributes")
+    )
+
+
+def test_facts_written_at_breach_and_reopen_are_replayed() -> None:
+    """Histories of the record-facts-on-breach-and-reopen patch exist beside older ones."""
+    tickets = [p for p in HISTORIES if p.name.startswith("ticket-")]
+    newer = [p for p in tickets if _marks(p, FACTS_ON_CHANGE_PATCH)]
+    assert {p.name for p in newer} >= {
+        "ticket-facts_on_change-a_breach_is_written_while_the_ticket_is_open-0.json",
+        "ticket-facts_on_change-a_reopened_ticket_is_written_as_open_again-0.json",
+    }
+    assert all(p.name.startswith("ticket-facts_on_change-") for p in newer)
+
+
 def test_both_ways_of_pinning_terms_are_replayed() -> None:
     """Tickets opened before the pin-terms-local-activity patch pinned with an activity; newer
     ones with a local activity. Saved histories of both kinds must exist, so both replay."""
     tickets = [p for p in HISTORIES if p.name.startswith("ticket-")]
     pins = {p: _pins(p) for p in tickets}
-    local = [p for p in tickets if p.name.startswith("ticket-local_pin-")]
+    local = [p for p in tickets if p.name.startswith(LOCAL_PIN_SETS)]
     older = [p for p in tickets if p not in local]
     # A run continued as new carries its terms and pins nothing.
     assert all(pins[p] in ((0, 1), (0, 0)) for p in local)

@@ -4,16 +4,21 @@ read back from the database."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import WorkflowHandle
 
-from slaflow.reports import GroupBy
+from activities.tables import TicketFactRow
+from slaflow.reports import Counting, GroupBy
 from slaflow.tickets import (
     Acknowledge,
     Escalate,
     Pause,
+    Reopen,
     Resolve,
     Respond,
     Resume,
@@ -79,3 +84,58 @@ async def test_a_paused_ticket_reaches_the_reports(harness: Harness, engine: Eng
     assert [(g.group, g.closed, g.first_response_met, g.resolution_met) for g in report.groups] == [
         ("P2", 1, 1, 1)
     ]
+
+
+def fact_row(engine: Engine, ticket_id: str) -> TicketFactRow | None:
+    with Session(engine) as session:
+        return session.get(TicketFactRow, ticket_id)
+
+
+async def test_a_breach_is_written_while_the_ticket_is_open(
+    harness: Harness, engine: Engine
+) -> None:
+    handle = await harness.open(priority="P1")  # respond in 10m, resolve in 60m
+    opened = await harness.state(handle)
+    assert fact_row(engine, opened.ticket_id) is None  # nothing to report yet
+    await harness.env.sleep(11 * M)  # the first response breaches at 10m
+    view = await harness.state(handle)  # a query: the breach (and its write) has happened
+    assert view.breached
+    row = await until_written(harness, engine, opened.ticket_id)
+    assert row.first_response_breached and not row.resolution_breached
+    assert row.status == "open" and row.resolved_at is None
+    span = span_of(opened)
+    counted = reports_service.sla(engine, span, GroupBy.PRIORITY, Counting.COMPLETED_OR_BREACHED)
+    totals = counted.totals
+    assert (totals.opened, totals.resolved, totals.first_response_breaches) == (1, 0, 1)
+    assert (totals.first_response_met, totals.first_response_measured) == (0, 1)
+    assert reports_service.sla(engine, span, GroupBy.PRIORITY).totals.opened == 0
+
+
+async def test_a_reopened_ticket_is_written_as_open_again(harness: Harness, engine: Engine) -> None:
+    handle = await harness.open(priority="P2")  # respond in 20m, resolve in 2h
+    opened = await step(harness, handle, "acknowledge", Acknowledge(actor="agent1"))
+    await step(harness, handle, "respond", Respond(actor="agent1"))
+    await step(harness, handle, "resolve", Resolve(actor="agent1"))
+    resolved = await until_written(harness, engine, opened.ticket_id)
+    assert resolved.status == "resolved"
+    await step(harness, handle, "reopen", Reopen(actor="customer", reason="still broken"))
+    row = await until_written(harness, engine, opened.ticket_id, lambda r: r.reopen_count == 1)
+    assert row.status not in ("resolved", "closed") and row.resolved_at is None
+    totals = reports_service.sla(engine, span_of(opened), GroupBy.PRIORITY).totals
+    assert (totals.opened, totals.resolved, totals.reopened) == (1, 0, 1)
+    assert totals.resolution_measured == 0 and totals.mttr_mean_seconds is None
+
+
+async def until_written(
+    harness: Harness,
+    engine: Engine,
+    ticket_id: str,
+    ready: Callable[[TicketFactRow], bool] = lambda _: True,
+) -> TicketFactRow:
+    """The facts row once the background write has landed (the write is an activity)."""
+    for _ in range(200):
+        row = fact_row(engine, ticket_id)
+        if row is not None and ready(row):
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the facts of {ticket_id} were not written as expected")

@@ -95,11 +95,12 @@ class Harness:
 
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-HISTORY_SET = "local_pin"
+HISTORY_SET = "facts_on_change"
 """Names this code's recordings, so they sit beside (never over) histories of earlier workflow
 code, which must keep replaying: "ticket-<test>-<n>.json" predate the slack-root-message-updates
-patch, "ticket-root_updates-..." the pin-terms-local-activity patch. Choose a new name when a
-new patch changes what the workflow records."""
+patch, "ticket-root_updates-..." the pin-terms-local-activity patch, "ticket-local_pin-..."
+the record-facts-on-breach-and-reopen patch. Choose a new name when a new patch changes what
+the workflow records."""
 
 
 async def save_histories(harness: Harness, test_name: str) -> None:
@@ -375,7 +376,7 @@ async def test_state_changes_rewrite_every_root_message_of_the_ticket(harness: H
     assert (acked.channel, acked.ts, acked.tier) == (agent_root.channel, "1.000100", Tier.AGENT)
     assert acked.ticket.status is TicketStatus.ACKNOWLEDGED
     assert acked.ticket.acknowledged_by == "agent1"
-    assert _buttons(acked) == ["assign", "escalate", "resolve"]  # no Acknowledge any more
+    assert _buttons(acked) == ["respond", "assign", "escalate", "resolve"]  # no Acknowledge
     assert "*Acknowledged* by agent1" in status_line(acked)
 
     await harness.update(handle, "escalate", Escalate(actor="agent1", reason="needs a lead"))
@@ -383,7 +384,7 @@ async def test_state_changes_rewrite_every_root_message_of_the_ticket(harness: H
     lead_root = await _root_slack_post(harness, "#leads")
     assert escalated.tier is Tier.AGENT and escalated.ticket.tier is Tier.TEAM_LEAD
     assert escalated.ticket.status is TicketStatus.OPEN  # the lead must acknowledge again
-    assert _buttons(escalated) == ["acknowledge", "assign", "escalate", "resolve"]
+    assert _buttons(escalated) == ["acknowledge", "respond", "assign", "escalate", "resolve"]
     assert "now with the *team lead* tier" in status_line(escalated)
     assert lead_root.ticket.tier is Tier.TEAM_LEAD  # the new tier's root showed it at once
 

@@ -4,7 +4,7 @@ The existing agreement chain becomes the agreement `default` (it covered every c
 tickets of every customer keep getting it); running tickets keep their pinned version numbers.
 
 Revision ID: 0013
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 14:50:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -41,7 +41,10 @@ DECISION_RESPONSES = responses(400, 404, 409, 422, 503, 504)
     summary="Propose an amendment",
     responses={
         201: {"description": "Started: signatories are asked once its impact is computed."},
-        409: {"description": "An amendment with this id already exists."},
+        409: {
+            "description": "An amendment with this id already exists, or the version it "
+            "amends is no longer the latest (the detail names the latest)."
+        },
         **responses(400, 422, 503, 504),
     },
 )
@@ -86,9 +89,12 @@ async def get_amendment(amendment_id: AmendmentId, temporal: TemporalDep) -> Ame
 
 
 async def _decide(
-    temporal: TemporalDep, amendment_id: str, command: AmendmentCommand
+    temporal: TemporalDep,
+    amendment_id: str,
+    command: AmendmentCommand,
+    engine: EngineDep | None = None,
 ) -> AmendmentView:
-    return await service.decide(await temporal.client(), amendment_id, command)
+    return await service.decide(await temporal.client(), amendment_id, command, engine=engine)
 
 
 @router.post(
@@ -98,9 +104,10 @@ async def _decide(
     responses=DECISION_RESPONSES,
 )
 async def approve(
-    amendment_id: AmendmentId, command: Approve, temporal: TemporalDep
+    amendment_id: AmendmentId, command: Approve, temporal: TemporalDep, engine: EngineDep
 ) -> AmendmentView:
-    return await _decide(temporal, amendment_id, command)
+    """Refused (409) when the amended version is no longer the latest."""
+    return await _decide(temporal, amendment_id, command, engine)
 
 
 @router.post(
@@ -134,9 +141,10 @@ async def request_changes(
     responses=DECISION_RESPONSES,
 )
 async def revise(
-    amendment_id: AmendmentId, command: Revise, temporal: TemporalDep
+    amendment_id: AmendmentId, command: Revise, temporal: TemporalDep, engine: EngineDep
 ) -> AmendmentView:
-    return await _decide(temporal, amendment_id, command)
+    """Refused (409) when the amended version is no longer the latest."""
+    return await _decide(temporal, amendment_id, command, engine)
 
 
 @router.post(

@@ -1,5 +1,5 @@
-"""Liveness (the process answers) and readiness (Temporal and the database answer, and the
-database schema is at the code's revision)."""
+"""Liveness (the process answers) and readiness (Temporal and the database answer, the
+namespace has slaflow's search attributes, and the database schema is at the code's revision)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from activities import schema
+from starter import doctor
 from starter.api.deps import AppState, StateDep
 
 router = APIRouter(tags=["health"])
@@ -61,6 +62,9 @@ async def readyz(state: StateDep) -> JSONResponse:
         checks["temporal"] = "ok"
     except Exception as exc:
         checks["temporal"] = f"unavailable: {exc or type(exc).__name__}"
+    else:
+        found = await doctor.check_search_attributes(state.settings, client)
+        checks["search_attributes"] = "ok" if found.ok else found.message
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await asyncio.to_thread(_ping_database, state.engine)

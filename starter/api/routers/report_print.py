@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from activities import agreement_store
-from slaflow.reports import GroupBy
+from slaflow.reports import Counting, GroupBy
 from starter import reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses
@@ -40,6 +40,10 @@ def period_label(start: datetime, end: datetime) -> str:
             return f"{start:%d %b %Y}"
         return f"{start:%d %b %Y} \N{EN DASH} {last:%d %b %Y}"
     return f"{start:%d %b %Y %H:%M} \N{EN DASH} {end:%d %b %Y %H:%M} UTC"
+
+
+COUNTING = Counting.COMPLETED_OR_BREACHED
+"""The page shows what the dashboard shows: open breaches count."""
 
 
 def _scope_label(engine: Engine, scope: Scope) -> str:
@@ -77,15 +81,15 @@ def print_report(
             days=settings.report_days,
             scope=scope,
         )
-        by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY)
+        by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY, COUNTING)
         by_group = (
-            reports_service.sla(engine, span, group_by)
+            reports_service.sla(engine, span, group_by, COUNTING)
             if group_by is not GroupBy.PRIORITY
             else None
         )
-        trends = reports_service.trends(engine, span, None)
+        trends = reports_service.trends(engine, span, None, COUNTING)
         deviations = reports_service.deviations(
-            engine, span, GroupBy.PRIORITY, settings.report_deviation_drop
+            engine, span, GroupBy.PRIORITY, settings.report_deviation_drop, COUNTING
         )
         escalations = reports_service.escalations(engine, span, TOP)
         pauses = reports_service.pauses(

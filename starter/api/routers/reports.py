@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from slaflow import reports
-from slaflow.reports import GroupBy
+from slaflow.reports import Counting, GroupBy
 from starter import report_formats, reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses, responses
@@ -47,6 +47,13 @@ To = Annotated[
 GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")]
 ScopeQuery = Annotated[Scope, Query()]
 """`customer` and `agreement`: only that customer's or agreement's tickets."""
+CountingQuery = Annotated[
+    Counting,
+    Query(
+        description="Which tickets count: `resolved` (resolved at least once) or "
+        "`completed_or_breached` (also open tickets with a breached target)."
+    ),
+]
 TrendGroupBy = Annotated[
     GroupBy | None, Query(description="Split each week per group (not `week`); default none.")
 ]
@@ -104,9 +111,10 @@ def _sla(
     start: From,
     end: To,
     group_by: GroupByQuery,
+    counting: CountingQuery,
 ) -> reports.SlaReport:
     span = _span(start, end, settings.report_days, scope)
-    return reports_service.sla(engine, span, group_by)
+    return reports_service.sla(engine, span, group_by, counting)
 
 
 @router.get(
@@ -122,9 +130,10 @@ def sla(
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> reports.SlaReport:
     """Per group of the tickets opened in [from, to), and for all of them (`totals`)."""
-    return _sla(engine, settings, scope, start, end, group_by)
+    return _sla(engine, settings, scope, start, end, group_by, counting)
 
 
 @router.get(
@@ -140,8 +149,10 @@ def sla_csv(
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    return _csv(_sla(engine, settings, scope, start, end, group_by), f"sla-by-{group_by.value}")
+    report = _sla(engine, settings, scope, start, end, group_by, counting)
+    return _csv(report, f"sla-by-{group_by.value}")
 
 
 def _trends(
@@ -151,9 +162,10 @@ def _trends(
     start: From,
     end: To,
     group_by: TrendGroupBy,
+    counting: CountingQuery,
 ) -> reports.TrendsReport:
     span = _span(start, end, settings.report_days, scope)
-    return _run(lambda: reports_service.trends(engine, span, group_by))
+    return _run(lambda: reports_service.trends(engine, span, group_by, counting))
 
 
 @router.get(
@@ -169,10 +181,11 @@ def trends(
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> reports.TrendsReport:
     """Whole ISO weeks (Monday 00:00 UTC) overlapping [from, to), each counting the tickets
     opened in it."""
-    return _trends(engine, settings, scope, start, end, group_by)
+    return _trends(engine, settings, scope, start, end, group_by, counting)
 
 
 @router.get(
@@ -188,8 +201,9 @@ def trends_csv(
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    return _csv(_trends(engine, settings, scope, start, end, group_by), "trends")
+    return _csv(_trends(engine, settings, scope, start, end, group_by, counting), "trends")
 
 
 Threshold = Annotated[
@@ -211,10 +225,11 @@ def _deviations(
     end: To,
     group_by: GroupByQuery,
     threshold: Threshold,
+    counting: CountingQuery,
 ) -> reports.DeviationsReport:
     span = _span(start, end, settings.report_days, scope)
     drop = settings.report_deviation_drop if threshold is None else threshold
-    return reports_service.deviations(engine, span, group_by, drop)
+    return reports_service.deviations(engine, span, group_by, drop, counting)
 
 
 @router.get(
@@ -231,10 +246,11 @@ def deviations(
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     threshold: Threshold = None,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     """Compared with the period of the same length just before `from`; each deviation lists
     the tickets that breached the target."""
-    return _deviations(engine, settings, scope, start, end, group_by, threshold)
+    return _deviations(engine, settings, scope, start, end, group_by, threshold, counting)
 
 
 @router.get(
@@ -251,8 +267,9 @@ def deviations_csv(
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     threshold: Threshold = None,
+    counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    report = _deviations(engine, settings, scope, start, end, group_by, threshold)
+    report = _deviations(engine, settings, scope, start, end, group_by, threshold, counting)
     return _csv(report, "deviations")
 
 

@@ -24,6 +24,7 @@ from starter.slack_cockpit import (
     form_fields,
     interaction_payload,
 )
+from starter.slack_payloads import SlackPayloadInvalid
 
 log = logging.getLogger("slaflow.slack")
 
@@ -75,10 +76,10 @@ async def interactions(
     "done: ..." or "refused: <reason>". A submitted modal closes unless its text is unusable
     (then `response_action: errors` keeps it open)."""
     try:
-        payload = interaction_payload(body)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"payload: {exc}") from exc
-    answer = cockpit.take_interaction(payload, background.add_task)
+        answer = cockpit.take_interaction(interaction_payload(body), background.add_task)
+    except SlackPayloadInvalid as exc:
+        # 400 for Slack, and the clicker told (after the answer) where the payload says how.
+        return JSONResponse({"detail": str(exc)}, status_code=400, background=background)
     if answer is not None:
         return JSONResponse(answer)
     return Response(status_code=status.HTTP_200_OK)
@@ -100,4 +101,7 @@ class SlashAnswer(BaseModel):
 async def commands(body: VerifiedBody, cockpit: CockpitDep) -> dict[str, Any]:
     """`/sla <ticket-id>`: the ticket's status, tier, owner and each target's deadline and time
     left. `/sla`: the caller's open tickets (assigned to or acknowledged by them)."""
-    return await cockpit.take_command(form_fields(body))
+    try:
+        return await cockpit.take_command(form_fields(body))
+    except SlackPayloadInvalid as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc

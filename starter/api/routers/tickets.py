@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse
 
 from slaflow.roles import Role
 from slaflow.tickets import (
@@ -21,12 +22,14 @@ from slaflow.tickets import (
     TicketExplanation,
     TicketInput,
     TicketView,
+    workflow_id_for,
 )
 from starter import tickets_service as service
-from starter.api.auth import requires
+from starter.api.auth import requires, wants_html
 from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
+from starter.api.routers.ticket_page import ticket_page
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -43,7 +46,11 @@ TicketId = Annotated[
     dependencies=requires(Role.INTAKE),
     responses={
         201: {"description": "Started; the ticket's SLA targets are pinned."},
-        200: {"model": TicketView, "description": "Already known: its current state."},
+        200: {
+            "model": TicketView | service.KnownTicket,
+            "description": "Already known: its current state for the agent role and above; "
+            "for the intake role, which may not read tickets, only that it exists.",
+        },
         **responses(400, 401, 403, 422, 503, 504),
     },
 )
@@ -52,20 +59,36 @@ async def open_ticket(
     temporal: TemporalDep,
     settings: SettingsDep,
     engine: EngineDep,
+    request: Request,
     response: Response,
-) -> TicketView:
+) -> Any:
     """Start the ticket's workflow under the agreement its customer, service, channel and tags
     select (422 naming the customer if none does); a repeated intake answers 200 with the
-    existing ticket."""
+    existing ticket (its state only to a caller who may read tickets)."""
+    ticket = service.with_opening(ticket)  # refused before Temporal is asked
     selection = await asyncio.to_thread(service.choose_agreement, engine, ticket)
-    opened = await service.open_ticket(
-        await temporal.client(), settings.task_queue, ticket, selection
-    )
+    client = await temporal.client()
+    location = f"/tickets/{ticket.ticket_id}"
+    if _may_read_tickets(request):
+        opened = await service.open_ticket(client, settings.task_queue, ticket, selection)
+    else:
+        view = await service.open_new_ticket(client, settings.task_queue, ticket, selection)
+        if view is None:
+            known = service.KnownTicket(
+                ticket_id=ticket.ticket_id, workflow_id=workflow_id_for(ticket.ticket_id)
+            )
+            return JSONResponse(known.model_dump(), headers={"Location": location})
+        opened = service.Opened(view=view, created=True)
     if opened.created:
         count_ticket_opened(ticket)
     response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
-    response.headers["Location"] = f"/tickets/{opened.view.ticket_id}"
+    response.headers["Location"] = location
     return opened.view
+
+
+def _may_read_tickets(request: Request) -> bool:
+    role = getattr(request.state, "role", None)
+    return isinstance(role, Role) and role.includes(Role.AGENT)
 
 
 @router.get(
@@ -93,8 +116,11 @@ async def list_tickets(
     responses=responses(401, 403, 404, 422, 503, 504),
 )
 async def get_ticket(
-    ticket_id: TicketId, temporal: TemporalDep, settings: SettingsDep
-) -> service.TicketDetail:
+    ticket_id: TicketId, temporal: TemporalDep, settings: SettingsDep, request: Request
+) -> Any:
+    """JSON for programs; a browser (Accept: text/html) gets the ticket page with its actions."""
+    if wants_html(request):
+        return await ticket_page(request, ticket_id)
     view = await service.get_ticket(await temporal.client(), ticket_id)
     return service.with_ui_link(view, settings)
 

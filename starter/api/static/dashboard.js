@@ -123,6 +123,9 @@
     }
   }
 
+  /* Open tickets with a breached target count, so a breach shows while the ticket is open. */
+  const COUNTING = "completed_or_breached";
+
   async function getJSON(path, query = {}) {
     const url = new URL(path, window.location.origin);
     for (const [key, value] of Object.entries(query)) {
@@ -310,28 +313,32 @@
 
   // ----- the period's figures --------------------------------------------------------------
 
-  function kpi(id, value, objective, note) {
+  /* `meets` is the server's exact verdict; the 5-point "warn" band is only a shade. */
+  function kpi(id, value, objective, meets, note) {
     const box = document.getElementById(id);
     box.querySelector(".kpi-value").textContent = percent(value);
     box.classList.remove("good", "warn", "bad");
     if (value !== null && value !== undefined && objective !== null && objective !== undefined) {
-      box.classList.add(value >= objective ? "good" : value >= objective - 0.05 ? "warn" : "bad");
+      box.classList.add(meets ? "good" : value >= objective - 0.05 ? "warn" : "bad");
     }
     box.querySelector(".kpi-note").textContent = note;
   }
 
   function renderSla(report, f) {
     const totals = report.totals;
+    $("#counting").textContent = report.counting;
     kpi("kpi-first-response", totals.first_response_compliance, totals.first_response_objective,
+      totals.first_response_meets_objective,
       `${totals.first_response_met} of ${totals.first_response_measured}` +
       (totals.first_response_objective !== null ? ` · objective ${percent(totals.first_response_objective, 0)}` : ""));
     kpi("kpi-resolution", totals.resolution_compliance, totals.resolution_objective,
+      totals.resolution_meets_objective,
       `${totals.resolution_met} of ${totals.resolution_measured}` +
       (totals.resolution_objective !== null ? ` · objective ${percent(totals.resolution_objective, 0)}` : ""));
     $("#kpi-mtta .kpi-value").textContent = duration(totals.mtta_median_seconds);
-    $("#kpi-mtta .kpi-note").textContent = `mean ${duration(totals.mtta_mean_seconds)} · p90 ${duration(totals.mtta_p90_seconds)}`;
+    $("#kpi-mtta .kpi-note").textContent = `mean ${duration(totals.mtta_mean_seconds)} · p90 ${duration(totals.mtta_p90_seconds)} · business median ${duration(totals.mtta_business_median_seconds)}`;
     $("#kpi-mttr .kpi-value").textContent = duration(totals.mttr_median_seconds);
-    $("#kpi-mttr .kpi-note").textContent = `mean ${duration(totals.mttr_mean_seconds)} · p90 ${duration(totals.mttr_p90_seconds)}`;
+    $("#kpi-mttr .kpi-note").textContent = `mean ${duration(totals.mttr_mean_seconds)} · p90 ${duration(totals.mttr_p90_seconds)} · business median ${duration(totals.mttr_business_median_seconds)}`;
 
     for (const span of document.querySelectorAll(".group-name")) span.textContent = label(f.group_by);
     const groups = report.groups;
@@ -535,13 +542,13 @@
     print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by, customer: f.customer })}`;
     await Promise.all([
       load("board", seq, getJSON("/board", scope), renderBoard),
-      load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by }), (r) => renderSla(r, f)),
-      load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup }), (r) => {
+      load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by, counting: COUNTING }), (r) => renderSla(r, f)),
+      load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup, counting: COUNTING }), (r) => {
         renderTrend("chart-mtta", r, "mtta");
         renderTrend("chart-mttr", r, "mttr");
       }),
       load("escalations", seq, getJSON("/reports/escalations", period), renderEscalations),
-      load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by }), renderDeviations),
+      load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by, counting: COUNTING }), renderDeviations),
       load("service levels", seq, getJSON("/reports/service-levels"), renderServiceLevels),
     ]);
     if (seq !== state.seq) return;
