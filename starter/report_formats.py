@@ -134,14 +134,19 @@ def to_csv(report: Report) -> str:
 
 
 def read_csv(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """A CSV of `to_csv` back as its report-level figures and its rows, all as text."""
-    lines = text.splitlines()
-    meta = {
-        key.removeprefix(META): value
-        for key, value in csv.reader(line for line in lines if line.startswith(META))
-    }
-    body = [line for line in lines if not line.startswith(META)]
-    return meta, list(csv.DictReader(body))
+    """A CSV of `to_csv` back as its report-level figures (the leading `# key,value` rows) and
+    its rows, all as text. Parsed as CSV throughout, so a quoted cell may hold line breaks."""
+    rows = iter(csv.reader(io.StringIO(text, newline="")))
+    meta: dict[str, str] = {}
+    for row in rows:
+        if row and row[0].startswith(META):
+            meta[row[0].removeprefix(META)] = row[1] if len(row) > 1 else ""
+            continue
+        header = row
+        break
+    else:
+        return meta, []
+    return meta, [dict(zip(header, row, strict=False)) for row in rows]
 
 
 # ----- text for the terminal ---------------------------------------------------------------------

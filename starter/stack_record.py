@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slaflow.settings import Settings
+from starter.dev_secrets import read_dev_secrets, with_dev_secrets
 
 RECORD_FILE = "stack.json"
 CARRIED = (
@@ -81,12 +82,15 @@ def read_record(data_dir: Path) -> StackRecord | None:
 
 
 def with_running_stack(settings: Settings) -> tuple[Settings, StackRecord | None]:
-    """`settings` with the running local stack's addresses for every field the user did not
-    set explicitly; unchanged when no stack runs on the data dir."""
+    """`settings` with the running local stack's addresses and development secrets (the bot
+    token that its Slack stand-in knows) for every field the user did not set explicitly;
+    unchanged when no stack runs on the data dir."""
     record = read_record(settings.data_dir.resolve())
     if record is None:
         return settings, None
     explicit = settings.model_fields_set
     fields = {key.removeprefix("SLAFLOW_").lower(): value for key, value in record.env.items()}
     taken = {name: value for name, value in fields.items() if name not in explicit}
-    return Settings.model_validate({**settings.model_dump(), **taken}), record
+    merged = Settings.model_validate({**settings.model_dump(), **taken})
+    merged, _ = with_dev_secrets(merged, {}, read_dev_secrets(settings.data_dir.resolve()))
+    return merged, record
