@@ -44,7 +44,11 @@ async def socket_api(settings: Settings, worker: None, slack: SlackStandin) -> A
 
         await eventually(connected, what="the Socket Mode connection to the stand-in")
         yield
-    assert slack.socket_hub.connected == 0
+
+    async def disconnected() -> bool:  # the stand-in sees the close a moment later
+        return slack.socket_hub.connected == 0
+
+    await eventually(disconnected, what="the stand-in to see the Socket Mode connection close")
 
 
 async def test_a_click_over_socket_mode_acknowledges_the_ticket(
