@@ -18,14 +18,14 @@ COPY starter ./starter
 COPY standins ./standins
 RUN pip install . && rm -rf build ./*.egg-info
 
-# Agreement files; SLAFLOW_AGREEMENT_FILE points at one of them.
+# Agreement files, one per agreement; SLAFLOW_AGREEMENT_FILE points at a file or directory.
 COPY agreements ./agreements
 
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home slaflow \
     && mkdir -p /app/data \
     && chown slaflow:slaflow /app/data
 
-ENV SLAFLOW_AGREEMENT_FILE=/app/agreements/default.yaml \
+ENV SLAFLOW_AGREEMENT_FILE=/app/agreements \
     SLAFLOW_DATA_DIR=/app/data \
     SLAFLOW_API_HOST=0.0.0.0
 

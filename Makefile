@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# `make run AGREEMENT=demo` runs the agreement whose clocks are seconds, to watch escalation live;
-# without it, SLAFLOW_AGREEMENT_FILE (default agreements/default.yaml) applies.
+# `make run AGREEMENT=demo` runs the agreements whose clocks are seconds (agreements/demo/: two
+# customers side by side), to watch escalation live; without it, SLAFLOW_AGREEMENT_FILE
+# (default: the agreements/ directory) applies.
 AGREEMENT ?=
 
 run: $(STAMP)

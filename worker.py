@@ -21,7 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.amendments import AmendmentActivities
 from activities.db import make_engine
 from activities.facts import FactsActivities
@@ -117,7 +117,7 @@ def prepare_database(settings: Settings) -> Engine:
     refused if behind) and agreement version 1 seeded on first start."""
     engine = make_engine(settings.resolved_database_url)
     prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-    seed_agreement(engine, settings.agreement_file)
+    seed_agreements(engine, settings.agreement_file)
     return engine
 
 

@@ -32,6 +32,7 @@ from slaflow import amendments as rules
 from slaflow.agreement import Agreement
 from slaflow.amendments import ClosedTicket, ImpactReport
 from slaflow.calendars import ResolvedCalendar
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.tiers import Channel, Priority
 from workflows.amendment_calls import (
     AMENDMENT_IMPACT,
@@ -57,11 +58,17 @@ def source_of(amendment_id: str) -> str:
     return f"amendment:{amendment_id}"
 
 
-def closed_tickets(engine: Engine, since: datetime, until: datetime) -> list[ClosedTicket]:
+def closed_tickets(
+    engine: Engine, since: datetime, until: datetime, agreement_id: str = DEFAULT_AGREEMENT_ID
+) -> list[ClosedTicket]:
+    """One agreement's measured tickets closed in the window: an amendment's impact is
+    measured on its own agreement's tickets only."""
     with Session(engine) as session:
         rows = session.exec(
             select(TicketFactRow)
             .where(TicketFactRow.status == "closed")
+            .where(TicketFactRow.agreement_id == agreement_id)
+            .where(col(TicketFactRow.measured))
             .where(col(TicketFactRow.closed_at) >= since)
             .where(col(TicketFactRow.closed_at) <= until)
         ).all()
@@ -85,16 +92,16 @@ def _calendars(agreement: Agreement, first: int, last: int) -> dict[str, Resolve
 
 def compute_impact(engine: Engine, request: ImpactRequest, window_days: int) -> ImpactReport:
     try:
-        current_row = agreement_store.version(engine, request.amends_version)
+        current_row = agreement_store.version(engine, request.amends_version, request.agreement_id)
     except agreement_store.NoAgreementError as err:
         raise ApplicationError(str(err), type="NoAgreement", non_retryable=True) from err
     current = agreement_store.agreement_of(current_row)
     until = request.until
     since = until - timedelta(days=window_days)
-    tickets = closed_tickets(engine, since, until)
+    tickets = closed_tickets(engine, since, until, request.agreement_id)
     years = [t.opened_at.year for t in tickets] or [until.year]
     first, last = min(years) - 1, max(years) + 1
-    latest = agreement_store.latest_version(engine).number
+    latest = agreement_store.latest_version(engine, request.agreement_id).number
     try:
         report = rules.impact(
             tickets,
@@ -119,9 +126,7 @@ def commit(engine: Engine, request: CommitRequest) -> CommitResult:
         done = session.exec(
             select(AgreementVersionRow).where(AgreementVersionRow.source == source)
         ).first()
-        latest = session.exec(
-            select(AgreementVersionRow.number).order_by(col(AgreementVersionRow.number).desc())
-        ).first()
+    latest = agreement_store.latest_number(engine, request.agreement_id)
     if done is None:
         if latest != request.amends_version:
             raise ApplicationError(
@@ -130,20 +135,24 @@ def commit(engine: Engine, request: CommitRequest) -> CommitResult:
                 type=STALE_AMENDMENT,
                 non_retryable=True,
             )
-        old = agreement_store.agreement_of(agreement_store.version(engine, request.amends_version))
+        old = agreement_store.agreement_of(
+            agreement_store.version(engine, request.amends_version, request.agreement_id)
+        )
         changes = rules.agreement_diff(old, request.agreement)
         done = agreement_store.add_version(
             engine,
             request.agreement,
             effective_from=request.effective_from,
             source=source,
+            agreement_id=request.agreement_id,
             signatures=[s.model_dump(mode="json") for s in request.signatures],
             diff=[c.model_dump(mode="json") for c in changes],
         )
     with Session(engine) as session:
-        if session.get(AmendmentCommitRow, done.number) is None:
+        if session.get(AmendmentCommitRow, (done.agreement_id, done.number)) is None:
             session.add(
                 AmendmentCommitRow(
+                    agreement_id=done.agreement_id,
                     version=done.number,
                     amendment_id=request.amendment_id,
                     revision=request.revision,
@@ -161,9 +170,11 @@ def commit(engine: Engine, request: CommitRequest) -> CommitResult:
     )
 
 
-def commit_record(engine: Engine, version: int) -> AmendmentCommitRow | None:
+def commit_record(
+    engine: Engine, version: int, agreement_id: str = DEFAULT_AGREEMENT_ID
+) -> AmendmentCommitRow | None:
     with Session(engine) as session:
-        return session.get(AmendmentCommitRow, version)
+        return session.get(AmendmentCommitRow, (agreement_id, version))
 
 
 class AmendmentActivities:

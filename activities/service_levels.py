@@ -37,6 +37,7 @@ from activities import agreement_store, notify_email, notify_slack
 from activities.notify_email import EmailActivities, load_receipt, message_id_for, store_receipt
 from activities.notify_slack import SlackActivities
 from activities.tables import TicketFactRow
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.notifications import SlackNotification
 from slaflow.service_levels import (
     THRESHOLDS,
@@ -56,6 +57,7 @@ from workflows.service_level_calls import (
     POST_SERVICE_LEVEL_SLACK,
     SEND_SERVICE_LEVEL_EMAIL,
     SERVICE_LEVEL_STATUSES,
+    AgreementServiceLevels,
     NoticeReceipt,
     ServiceLevelNotice,
     ServiceLevelReport,
@@ -74,9 +76,12 @@ RECEIPT_OWNER = "service-levels"
 # ----- where tickets come from ------------------------------------------------------------------
 
 
-def closed_tickets(engine: Engine, start: datetime, end: datetime) -> list[MeasuredTicket]:
-    """Tickets with facts (resolved or closed) opened in [start, end). A target counts as met
-    when its time is recorded, missed when breached, undecided otherwise."""
+def closed_tickets(
+    engine: Engine, start: datetime, end: datetime, agreement_id: str = DEFAULT_AGREEMENT_ID
+) -> list[MeasuredTicket]:
+    """One agreement's measured tickets with facts (resolved or closed) opened in
+    [start, end). A target counts as met when its time is recorded, missed when breached,
+    undecided otherwise."""
     columns = (
         col(TicketFactRow.ticket_id),
         col(TicketFactRow.priority),
@@ -87,7 +92,10 @@ def closed_tickets(engine: Engine, start: datetime, end: datetime) -> list[Measu
         col(TicketFactRow.resolution_breached),
     )
     query = select(*columns).where(
-        col(TicketFactRow.opened_at) >= start, col(TicketFactRow.opened_at) < end
+        col(TicketFactRow.opened_at) >= start,
+        col(TicketFactRow.opened_at) < end,
+        col(TicketFactRow.agreement_id) == agreement_id,
+        col(TicketFactRow.measured),
     )
     with Session(engine) as session:
         rows = session.execute(query).all()
@@ -148,11 +156,14 @@ class VisibilityBreaches:
             except (WorkflowQueryFailedError, RPCError) as error:
                 log.warning("skipping %s: its state query failed: %s", execution.id, error)
                 continue
+            if not view.measured:
+                continue
             found.append(
                 MeasuredTicket(
                     ticket_id=view.ticket_id,
                     priority=view.priority,
                     opened_at=view.opened_at,
+                    agreement_id=view.agreement_id,
                     first_response_missed=_missed(view, TargetKind.FIRST_RESPONSE),
                     resolution_missed=_missed(view, TargetKind.RESOLUTION),
                 )
@@ -164,14 +175,14 @@ class VisibilityBreaches:
 
 
 def notified(
-    engine: Engine, report: list[ObjectiveStatus]
+    engine: Engine, report: list[ObjectiveStatus], agreement_id: str = DEFAULT_AGREEMENT_ID
 ) -> dict[tuple[str, datetime], set[Threshold]]:
     """Thresholds already delivered by both media, per objective and window start."""
     done: dict[tuple[str, datetime], set[Threshold]] = {}
     for status in report:
         for threshold in THRESHOLDS:
             keys = [
-                notice_key(status.objective, status.window, threshold, m)
+                notice_key(status.objective, status.window, threshold, m, agreement_id)
                 for m in ("email", "slack")
             ]
             if all(load_receipt(engine, key) is not None for key in keys):
@@ -182,13 +193,39 @@ def notified(
 async def current_report(
     engine: Engine, open_breaches: OpenBreaches, task_queue: str, as_of: datetime
 ) -> ServiceLevelReport:
-    """Every objective of the agreement in force at `as_of`, over its window containing it."""
-    row = await asyncio.to_thread(agreement_store.version_in_force, engine, as_of)
+    """Every objective of every agreement's version in force at `as_of`, over its window
+    containing it, counting that agreement's tickets only; the default agreement's on top."""
+    held = await asyncio.to_thread(agreement_store.agreements, engine)
+    parts: dict[str, AgreementServiceLevels] = {}
+    live_cache: dict[datetime, list[MeasuredTicket]] = {}
+    for row in held:
+        try:
+            part = await _agreement_report(
+                engine, open_breaches, task_queue, as_of, row.id, live_cache
+            )
+        except agreement_store.NoAgreementError:
+            continue  # no version in force yet
+        parts[row.id] = part
+    default = parts.pop(DEFAULT_AGREEMENT_ID, None) or AgreementServiceLevels(
+        agreement_version=0, agreement_name="", statuses=[], management=[], management_channel=""
+    )
+    return ServiceLevelReport(**default.model_dump(), as_of=as_of, agreements=list(parts.values()))
+
+
+async def _agreement_report(
+    engine: Engine,
+    open_breaches: OpenBreaches,
+    task_queue: str,
+    as_of: datetime,
+    agreement_id: str,
+    live_cache: dict[datetime, list[MeasuredTicket]],
+) -> AgreementServiceLevels:
+    row = await asyncio.to_thread(agreement_store.version_in_force, engine, as_of, agreement_id)
     agreement = agreement_store.agreement_of(row)
     objectives = agreement.service_levels
     management = agreement.escalation.policy(Tier.MANAGEMENT)
-    report = ServiceLevelReport(
-        as_of=as_of,
+    part = AgreementServiceLevels(
+        agreement_id=agreement_id,
         agreement_version=row.number,
         agreement_name=agreement.name,
         statuses=[],
@@ -196,17 +233,19 @@ async def current_report(
         management_channel=management.slack_channel,
     )
     if not objectives:
-        return report
+        return part
     windows = [window_bounds(o.window, as_of) for o in objectives]
     start, end = min(w.start for w in windows), max(w.end for w in windows)
-    stored = await asyncio.to_thread(closed_tickets, engine, start, end)
-    live = await open_breaches(task_queue, start)
+    stored = await asyncio.to_thread(closed_tickets, engine, start, end, agreement_id)
+    if start not in live_cache:  # one visibility sweep per window start, not per agreement
+        live_cache[start] = await open_breaches(task_queue, start)
+    live = [t for t in live_cache[start] if t.agreement_id == agreement_id]
     tickets = merge_tickets(stored, live)
     first = statuses(objectives, tickets, as_of)
-    sent = await asyncio.to_thread(notified, engine, first)
-    report.statuses = statuses(objectives, tickets, as_of, sent)
-    report.open_breaches = len(live)
-    return report
+    sent = await asyncio.to_thread(notified, engine, first, agreement_id)
+    part.statuses = statuses(objectives, tickets, as_of, sent)
+    part.open_breaches = len(live)
+    return part
 
 
 class ServiceLevelActivities:

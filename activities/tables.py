@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, TypeDecorator
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 
@@ -38,11 +39,40 @@ def _utc_column(**kwargs: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
+class CustomerRow(SQLModel, table=True):
+    """An organisation with one or more agreements."""
+
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+
+
+class AgreementRow(SQLModel, table=True):
+    """One agreement: its customer (none for the default agreement) and the rules that pick it
+    at intake. Its terms live in numbered versions."""
+
+    __tablename__ = "agreements"
+
+    id: str = Field(primary_key=True, max_length=64)
+    customer_id: str | None = Field(default=None, index=True, max_length=64)
+    is_default: bool = Field(default=False)
+    rules: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    source: str = Field(default="", description="file:<path> it was seeded from.")
+    created_at: datetime = _utc_column(nullable=False)
+
+
 class AgreementVersionRow(SQLModel, table=True):
-    """One numbered version of the agreement, in force from `effective_from`."""
+    """One numbered version of one agreement, in force from `effective_from`."""
 
     __tablename__ = "agreement_versions"
 
+    agreement_id: str = Field(
+        primary_key=True,
+        max_length=64,
+        default="default",
+        sa_column_kwargs={"server_default": "default"},
+    )
     number: int = Field(primary_key=True)
     effective_from: datetime = _utc_column(nullable=False, index=True)
     created_at: datetime = _utc_column(nullable=False)
@@ -62,6 +92,14 @@ class TicketFactRow(SQLModel, table=True):
     priority: str = Field(index=True)
     channel: str = Field(index=True)
     agreement_version: int
+    agreement_id: str = Field(
+        default="default", index=True, sa_column_kwargs={"server_default": "default"}
+    )  # the agreement whose version it pinned
+    measured: bool = Field(
+        default=True,
+        sa_column_kwargs={"server_default": sa_true()},
+        description="False: out of scope or excluded, in no compliance figure.",
+    )
     opened_at: datetime = _utc_column(nullable=False, index=True)
     acknowledged_at: datetime | None = _utc_column(nullable=True)
     first_response_at: datetime | None = _utc_column(nullable=True)

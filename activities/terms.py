@@ -33,9 +33,11 @@ class TermsActivities:
             )
         try:
             if request.version is not None:
-                row = agreement_store.version(self._engine, request.version)
+                row = agreement_store.version(self._engine, request.version, request.agreement_id)
             else:
-                row = agreement_store.version_in_force(self._engine, request.opened_at)
+                row = agreement_store.version_in_force(
+                    self._engine, request.opened_at, request.agreement_id
+                )
         except agreement_store.NoAgreementError as err:
             raise ApplicationError(str(err), type="NoAgreement") from err
         agreement = agreement_store.agreement_of(row)
@@ -45,4 +47,9 @@ class TermsActivities:
             year - YEARS_BEFORE,
             year + YEARS_AFTER,
         )
-        return PinnedTerms(agreement_version=row.number, agreement=agreement, calendars=calendars)
+        return PinnedTerms(
+            agreement_id=row.agreement_id,
+            agreement_version=row.number,
+            agreement=agreement,
+            calendars=calendars,
+        )

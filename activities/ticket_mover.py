@@ -5,6 +5,8 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 
+from slaflow import search_attributes as attrs
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.tickets import ADOPT_TERMS_UPDATE, AdoptTerms, TicketView
 from workflows.amendment_calls import MOVE_OPEN_TICKETS, MovedTickets, MoveRequest
 
@@ -21,8 +23,14 @@ class TicketMoverActivities:
             "WorkflowType = 'TicketWorkflow' AND ExecutionStatus = 'Running' "
             f"AND TaskQueue = '{request.task_queue}'"
         )
+        if request.agreement_id != DEFAULT_AGREEMENT_ID:
+            # Default-agreement tickets opened before agreements were many carry no
+            # SlaAgreement; they are listed too, and other agreements' tickets refuse.
+            query += f" AND {attrs.AGREEMENT.name} = '{request.agreement_id}'"
         command = AdoptTerms(
-            actor=f"amendment {request.amendment_id}", agreement_version=request.version
+            actor=f"amendment {request.amendment_id}",
+            agreement_version=request.version,
+            agreement_id=request.agreement_id,
         )
         result = MovedTickets()
         async for execution in self._client.list_workflows(query):

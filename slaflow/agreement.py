@@ -169,11 +169,23 @@ class SupportChannel(_Strict):
     description: str = ""
 
 
+class Party(_Strict):
+    """Someone who signs the agreement and its amendments, for the customer or the provider."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="e.g. customer, service owner")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
 class Agreement(_Strict):
     """The whole agreement document (the seed's SLA overview, objectives, channels, escalation)."""
 
     name: str = Field(min_length=1)
     customer: str = ""
+    parties: list[Party] = Field(
+        default_factory=list,
+        description="Who signs amendments of this agreement; empty: anyone named may sign.",
+    )
     scope: list[str] = Field(default_factory=list, description="Services covered.")
     exclusions: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(default_factory=list)

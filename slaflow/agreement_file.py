@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from slaflow.agreement import Agreement
+from slaflow.customers import DEFAULT_HEADER, AgreementHeader, set_problems, unknown_services
 
 
 class AgreementFileError(ValueError):
@@ -96,6 +97,14 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
+class AgreementFile(BaseModel):
+    """One agreement file: its header (id, customer or default, rules) and its terms."""
+
+    source: str
+    header: AgreementHeader
+    agreement: Agreement
+
+
 def node_lines(node: yaml.Node | None, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
     """Each field path of a composed YAML document and the (1-based) line it starts on."""
     lines: dict[tuple[str, ...], int] = {}
@@ -122,16 +131,27 @@ def _line_of(lines: dict[tuple[str, ...], int], loc: tuple[int | str, ...]) -> i
     return None
 
 
-def _lines(text: str, error: ValidationError) -> list[int | None]:
+def _lines(text: str, fields: list[tuple[int | str, ...]]) -> list[int | None]:
+    """The line each field path (as its parts) is written on, in a document that loaded."""
     try:
         lines = node_lines(yaml.compose(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError:  # cannot happen after a successful load; no lines then
-        return [None] * error.error_count()
-    return [_line_of(lines, detail["loc"]) for detail in error.errors(include_url=False)]
+        return [None] * len(fields)
+    return [_line_of(lines, field) for field in fields]
+
+
+def _locs(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[tuple[int | str, ...]]:
+    return [(*prefix, *detail["loc"]) for detail in error.errors(include_url=False)]
 
 
 def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
-    """Validate agreement YAML `text`; `source` names it in error messages."""
+    """Validate agreement YAML `text` (its header, if any, included); `source` names it."""
+    return parse_agreement_file(text, source).agreement
+
+
+def parse_agreement_file(text: str, source: Path | str = "<agreement>") -> AgreementFile:
+    """Validate agreement YAML `text`: the optional `agreement:` header and the terms. A file
+    without a header (the single-file format) is the default agreement."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -145,20 +165,89 @@ def parse_agreement(text: str, source: Path | str = "<agreement>") -> Agreement:
         raise AgreementFileError(
             source, [("", f"the top level must be a mapping of agreement fields, not {kind}")]
         )
+    problems: list[tuple[str, str]] = []
+    locs: list[tuple[int | str, ...]] = []  # where each problem is, for its line
+    header: AgreementHeader | None = DEFAULT_HEADER
+    agreement: Agreement | None = None
+    if "agreement" in data:
+        raw = data.pop("agreement")
+        try:
+            header = AgreementHeader.model_validate(raw)
+        except ValidationError as exc:
+            header = None
+            problems += [(_under("agreement", f), m) for f, m in _problems(exc)]
+            locs += _locs(exc, ("agreement",))
     try:
-        return Agreement.model_validate(data)
+        agreement = Agreement.model_validate(data)
     except ValidationError as exc:
-        raise AgreementFileError(source, _problems(exc), _lines(text, exc)) from exc
+        problems += _problems(exc)
+        locs += _locs(exc)
+    if header is not None and agreement is not None:
+        services = unknown_services(header, agreement.scope)
+        problems += services
+        locs += [tuple(field.split(".")) for field, _ in services]
+    if problems or header is None or agreement is None:
+        raise AgreementFileError(source, problems, _lines(text, locs))
+    return AgreementFile(source=str(source), header=header, agreement=agreement)
+
+
+def _under(prefix: str, field: str) -> str:
+    return f"{prefix}.{field}" if field else prefix
 
 
 def load_agreement(path: Path) -> Agreement:
     """Read and validate the agreement file at `path`; `AgreementFileError` says what is wrong."""
+    return load_agreement_file(path).agreement
+
+
+def load_agreement_file(path: Path) -> AgreementFile:
+    """Read and validate one agreement file with its header."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise AgreementFileError(path, [("", f"cannot read the agreement file: {reason}")]) from exc
-    return parse_agreement(text, path)
+    return parse_agreement_file(text, path)
+
+
+class AgreementSetError(AgreementFileError):
+    """Problems of several files (or of files taken together), one line each."""
+
+    def __init__(self, errors: list[AgreementFileError]) -> None:
+        self.errors = errors
+        ValueError.__init__(self, "\n".join(str(e) for e in errors))
+        self.path = errors[0].path
+        self.problems = [p for e in errors for p in e.problems]
+        self.lines = [line for e in errors for line in e.lines]
+
+
+def agreement_paths(path: Path) -> list[Path]:
+    """The agreement files at `path`: the file itself, or a directory's *.yaml / *.yml."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def load_agreement_set(path: Path) -> list[AgreementFile]:
+    """Every agreement at `path` (a file or a directory), checked alone and together;
+    `AgreementSetError` lists every problem, each naming its file and field."""
+    errors: list[AgreementFileError] = []
+    files: list[AgreementFile] = []
+    paths = agreement_paths(path)
+    if not paths:
+        raise AgreementSetError([AgreementFileError(path, [("", "no agreement files (*.yaml)")])])
+    for one in paths:
+        try:
+            files.append(load_agreement_file(one))
+        except AgreementFileError as exc:
+            errors.append(exc)
+    by_id = {f.header.id: f.source for f in files}
+    for agreement_id, field, message in set_problems([f.header for f in files]):
+        errors.append(AgreementFileError(by_id.get(agreement_id, str(path)), [(field, message)]))
+    if errors:
+        raise AgreementSetError(errors)
+    return files
 
 
 def dump_agreement(agreement: Agreement) -> str:

@@ -27,6 +27,7 @@ from pydantic import (
 from slaflow.agreement import Agreement
 from slaflow.business_time import add_business_time
 from slaflow.calendars import ResolvedCalendar
+from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
 from slaflow.durations import Duration
 from slaflow.iso_time import BoundedDatetime
 from slaflow.tickets import PinnedTerms
@@ -84,6 +85,11 @@ class AmendmentProposal(_Strict):
     deadline: BoundedDatetime = Field(description="Sign-off must be complete by then.")
     moves_open_tickets: bool = Field(
         False, description="Whether open tickets move to the new terms (else only new tickets)."
+    )
+    agreement_id: str = Field(
+        DEFAULT_AGREEMENT_ID,
+        pattern=SLUG_PATTERN,
+        description="The agreement it amends; its tickets, versions and reports alone change.",
     )
     amends_version: int = Field(ge=1, description="The agreement version this amends.")
     remind_every: Duration = Field(
@@ -273,6 +279,7 @@ class AmendmentView(BaseModel):
     revision: int
     proposer: str
     rationale: str
+    agreement_id: str = DEFAULT_AGREEMENT_ID
     amends_version: int
     moves_open_tickets: bool
     proposed_at: AwareDatetime
@@ -520,6 +527,7 @@ def view(state: AmendmentState) -> AmendmentView:
         revision=state.revision,
         proposer=p.proposer,
         rationale=state.rationale,
+        agreement_id=p.agreement_id,
         amends_version=p.amends_version,
         moves_open_tickets=p.moves_open_tickets,
         proposed_at=state.proposed_at,

@@ -71,6 +71,7 @@ class GroupBy(StrEnum):
     PRIORITY = "priority"
     CHANNEL = "channel"
     CUSTOMER = "customer"
+    AGREEMENT = "agreement"
     TIER = "tier"
     WEEK = "week"
 
@@ -99,6 +100,7 @@ class FactRow(BaseModel):
 
     ticket_id: str
     customer: str
+    agreement_id: str = "default"
     priority: Priority
     channel: Channel
     status: TicketStatus
@@ -394,6 +396,8 @@ def group_key(row: FactRow, group_by: GroupBy) -> str:
         return row.channel.value
     if group_by is GroupBy.CUSTOMER:
         return row.customer
+    if group_by is GroupBy.AGREEMENT:
+        return row.agreement_id
     if group_by is GroupBy.TIER:
         return row.highest_tier.value
     return week_label(row.opened_at)
@@ -869,6 +873,7 @@ PauseFlag = Literal["quick_repause", "long_pause"]
 class PausedTicket(BaseModel):
     ticket_id: str
     customer: str
+    agreement_id: str = "default"
     priority: Priority
     channel: Channel
     opened_at: AwareDatetime

@@ -16,8 +16,18 @@ PRIORITY = SearchAttributeKey.for_keyword("SlaPriority")
 TIER = SearchAttributeKey.for_keyword("SlaTier")
 STATUS = SearchAttributeKey.for_keyword("SlaStatus")
 BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+AGREEMENT = SearchAttributeKey.for_keyword("SlaAgreement")
+MEASURED = SearchAttributeKey.for_bool("SlaMeasured")
 
-SEARCH_ATTRIBUTES: list[SearchAttributeKey] = [CUSTOMER, PRIORITY, TIER, STATUS, BREACHED]
+SEARCH_ATTRIBUTES: list[SearchAttributeKey] = [
+    CUSTOMER,
+    PRIORITY,
+    TIER,
+    STATUS,
+    BREACHED,
+    AGREEMENT,
+    MEASURED,
+]
 
 _CLI_TYPE = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
@@ -34,12 +44,19 @@ def dev_server_flags() -> list[str]:
 
 
 def ticket_attributes(
-    *, customer: str, priority: Priority, tier: Tier, status: str, breached: bool
+    *,
+    customer: str,
+    agreement: str,
+    priority: Priority,
+    tier: Tier,
+    status: str,
+    breached: bool,
 ) -> TypedSearchAttributes:
     """The attributes a ticket starts with; the workflow upserts them as they change."""
     return TypedSearchAttributes(
         [
             SearchAttributePair(CUSTOMER, customer),
+            SearchAttributePair(AGREEMENT, agreement),
             SearchAttributePair(PRIORITY, priority.value),
             SearchAttributePair(TIER, tier.value),
             SearchAttributePair(STATUS, status),

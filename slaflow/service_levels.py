@@ -47,6 +47,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from slaflow.agreement import ServiceLevelObjective, TargetName
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.tiers import Priority
 
 WindowKind = Literal["week", "month"]
@@ -94,6 +95,7 @@ class MeasuredTicket(BaseModel):
     ticket_id: str
     priority: Priority
     opened_at: AwareDatetime
+    agreement_id: str = DEFAULT_AGREEMENT_ID
     first_response_missed: bool | None = None
     resolution_missed: bool | None = None
 
@@ -270,7 +272,15 @@ def notices_due(status: ObjectiveStatus) -> list[Threshold]:
 THRESHOLDS: tuple[Threshold, ...] = ("warning", "exhausted")
 
 
-def notice_key(objective: str, window: Window, threshold: Threshold, medium: str) -> str:
+def notice_key(
+    objective: str,
+    window: Window,
+    threshold: Threshold,
+    medium: str,
+    agreement_id: str = DEFAULT_AGREEMENT_ID,
+) -> str:
     """The idempotency key of one warning: the same for every retry and every run in the
-    window, so the notification store lets it out once."""
-    return f"service-levels/{objective}/{window.start:%Y-%m-%d}/{threshold}/{medium}"
+    window, so the notification store lets it out once. The default agreement's keys are
+    those from before agreements were many, so no warning already sent goes out again."""
+    scope = "" if agreement_id == DEFAULT_AGREEMENT_ID else f"{agreement_id}/"
+    return f"service-levels/{scope}{objective}/{window.start:%Y-%m-%d}/{threshold}/{medium}"

@@ -14,7 +14,8 @@ from slaflow.durations import Duration
 from slaflow.roles import Role
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_AGREEMENT_FILE = PACKAGE_DIR.parent / "agreements" / "default.yaml"
+DEFAULT_AGREEMENTS_DIR = PACKAGE_DIR.parent / "agreements"
+DEFAULT_AGREEMENT_FILE = DEFAULT_AGREEMENTS_DIR / "default.yaml"
 
 
 class Settings(BaseSettings):
@@ -31,7 +32,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".slaflow"), description="Where `slaflow run` keeps its state.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
     agreement_file: Path = Field(
-        DEFAULT_AGREEMENT_FILE, description="YAML agreement seeded as version 1 on first start."
+        DEFAULT_AGREEMENTS_DIR,
+        description="An agreement file, or a directory of them (one per agreement): each "
+        "agreement not yet in the database is seeded as its version 1 at start.",
     )
 
     temporal_address: str = "localhost:7233"

@@ -14,6 +14,7 @@ from enum import IntEnum
 from slaflow import ladder, sla_clock
 from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning
 from slaflow.calendars import ResolvedCalendar
+from slaflow.customers import AgreementSelection, unmeasured_reason
 from slaflow.durations import format_duration
 from slaflow.tickets import (
     SYSTEM_ACTOR,
@@ -95,9 +96,15 @@ def _record(
 
 
 def open_ticket(
-    ticket: TicketInput, terms: PinnedTerms, opened_at: datetime, now: datetime
+    ticket: TicketInput,
+    terms: PinnedTerms,
+    opened_at: datetime,
+    now: datetime,
+    selection: AgreementSelection | None = None,
 ) -> tuple[TicketRuntime, list[Notice]]:
-    """A new ticket under pinned terms, paged to the agent tier."""
+    """A new ticket under pinned terms, paged to the agent tier. A ticket about a service the
+    agreement excludes or does not cover is recorded and paged, but its clocks are not
+    measured."""
     objective = terms.agreement.objective(ticket.priority)
     calendar = terms.agreement.target_calendar(ticket.priority, ticket.channel)
     targets = [
@@ -120,6 +127,8 @@ def open_ticket(
         priority=ticket.priority,
         targets=targets,
         page=page,
+        selection=selection,
+        unmeasured=_unmeasured(ticket, terms),
     )
     _record(
         rt,
@@ -128,7 +137,9 @@ def open_ticket(
         f"{ticket.priority} via {ticket.channel}",
         actor=ticket.requester_email,
     )
-    _record(rt, now, EventKind.TERMS_PINNED, f"agreement version {terms.agreement_version}")
+    _record(rt, now, EventKind.TERMS_PINNED, _pinned(terms, selection))
+    if rt.unmeasured:
+        _record(rt, now, EventKind.TERMS_PINNED, f"clocks not measured: {rt.unmeasured}")
     _record(rt, now, EventKind.PAGED, _names(page.contacts), tier=Tier.AGENT)
     notice = Notice(
         kind=NoticeKind.NEW_TICKET,
@@ -138,6 +149,17 @@ def open_ticket(
         reason=f"paged {_names(page.contacts)}",
     )
     return rt, [notice]
+
+
+def _pinned(terms: PinnedTerms, selection: AgreementSelection | None) -> str:
+    if selection is None:  # opened before agreements were many: words as they were
+        return f"agreement version {terms.agreement_version}"
+    return f"agreement {terms.agreement_id} version {terms.agreement_version} ({selection.rule})"
+
+
+def _unmeasured(ticket: TicketInput, terms: PinnedTerms) -> str | None:
+    agreement = terms.agreement
+    return unmeasured_reason(agreement.scope, agreement.exclusions, ticket.service)
 
 
 def _who(rt: TicketRuntime, tier: Tier, repeat: int, now: datetime) -> list[Contact]:
@@ -181,6 +203,8 @@ def upcoming(rt: TicketRuntime) -> list[Due]:
         assert rt.resolved_at is not None
         return [Due(rt.resolved_at + rt.terms.agreement.reopen_window, DueKind.CLOSE)]
     dues: list[Due] = []
+    if rt.unmeasured is not None:  # no SLA clocks and no timed climb, only the owner's reminder
+        return _reminder(rt)
     for target in rt.targets:
         dues += _target_dues(rt, target)
     if rt.status.waiting:
@@ -192,6 +216,13 @@ def upcoming(rt: TicketRuntime) -> list[Due]:
         last = rt.page.last_reminder_at or rt.page.acknowledged_at
         dues.append(Due(last + _matrix(rt).reminder_every, DueKind.REMINDER))
     return sorted(dues, key=lambda d: (d.at, d.kind))
+
+
+def _reminder(rt: TicketRuntime) -> list[Due]:
+    if rt.page.acknowledged_at is None or rt.status.waiting:
+        return []
+    last = rt.page.last_reminder_at or rt.page.acknowledged_at
+    return [Due(last + _matrix(rt).reminder_every, DueKind.REMINDER)]
 
 
 def next_due(rt: TicketRuntime, now: datetime) -> Due | None:
@@ -381,6 +412,11 @@ def refusal(rt: TicketRuntime, name: str, command: Command) -> str | None:
         return f"ticket {rt.ticket.ticket_id} is closed"
     resolved = rt.status is TicketStatus.RESOLVED
     if isinstance(command, AdoptTerms):
+        if command.agreement_id != rt.terms.agreement_id:
+            return (
+                f"ticket is under agreement {rt.terms.agreement_id}, "
+                f"not {command.agreement_id}: it keeps its terms"
+            )
         if command.agreement_version <= rt.terms.agreement_version:
             return f"ticket is already on agreement version {rt.terms.agreement_version}"
         return f"ticket {rt.ticket.ticket_id} is resolved; it keeps its terms" if resolved else None
@@ -509,6 +545,7 @@ def adopt_terms(rt: TicketRuntime, terms: PinnedTerms, actor: str, now: datetime
     opening, keeping paused time; met and breached targets stay as they were."""
     old = rt.terms.agreement_version
     rt.terms = terms
+    rt.unmeasured = _unmeasured(rt.ticket, terms)
     _retarget(rt, rt.priority, now)
     detail = f"agreement version {old} -> {terms.agreement_version}"
     _record(rt, now, EventKind.TERMS_CHANGED, detail, actor=actor)
@@ -585,12 +622,20 @@ def view(rt: TicketRuntime, now: datetime) -> TicketView:
         assignee=rt.assignee,
         acknowledged_by=rt.page.acknowledged_by,
         paged=[c.email for c in rt.page.contacts],
+        service=t.service,
+        tags=list(t.tags),
+        agreement_id=rt.terms.agreement_id,
+        agreement_rule=rt.selection.rule if rt.selection else None,
+        measured=rt.unmeasured is None,
+        unmeasured_reason=rt.unmeasured,
         agreement_version=rt.terms.agreement_version,
         opened_at=rt.opened_at,
         resolved_at=rt.resolved_at,
         closed_at=rt.closed_at,
         breached=rt.breached,
-        targets=[sla_clock.view_target(_calendar(rt, x), x, now) for x in rt.targets],
+        targets=[]
+        if rt.unmeasured
+        else [sla_clock.view_target(_calendar(rt, x), x, now) for x in rt.targets],
         events=list(rt.events),
         as_of=now,
     )
@@ -662,6 +707,8 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         priority=rt.priority,
         channel=rt.ticket.channel,
         agreement_version=rt.terms.agreement_version,
+        agreement_id=rt.terms.agreement_id,
+        measured=rt.unmeasured is None,
         opened_at=rt.opened_at,
         acknowledged_at=min(acks) if acks else None,
         first_response_at=first.met_at,
@@ -697,6 +744,12 @@ def explain(rt: TicketRuntime, now: datetime) -> TicketExplanation:
         priority=rt.priority.value,
         channel=rt.ticket.channel.value,
         agreement_version=rt.terms.agreement_version,
-        targets=[sla_clock.explain_target(_calendar(rt, t), t, now) for t in rt.targets],
+        agreement_id=rt.terms.agreement_id,
+        agreement_rule=rt.selection.rule if rt.selection else None,
+        measured=rt.unmeasured is None,
+        unmeasured_reason=rt.unmeasured,
+        targets=[]
+        if rt.unmeasured
+        else [sla_clock.explain_target(_calendar(rt, t), t, now) for t in rt.targets],
         as_of=now,
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from slaflow.agreement import Agreement, Contact, PauseStatus
 from slaflow.calendars import ResolvedCalendar
+from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN, AgreementSelection
 from slaflow.iso_time import IsoDatetime
 from slaflow.tiers import Channel, Priority, Tier
 
@@ -36,6 +38,9 @@ def workflow_id_for(ticket_id: str) -> str:
     return f"ticket-{ticket_id}"
 
 
+Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$")]
+
+
 class TicketInput(BaseModel):
     """A ticket as the intake system reports it."""
 
@@ -50,6 +55,15 @@ class TicketInput(BaseModel):
     requester_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     opened_at: IsoDatetime | None = Field(
         None, description="When the customer opened it; defaults to the moment of intake."
+    )
+    service: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The service or product it is about: agreement rules and scope match it.",
+    )
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=20, description="Agreement rules may require tags."
     )
 
 
@@ -150,6 +164,9 @@ class TicketEvent(BaseModel):
 class PinnedTerms(BaseModel):
     """The agreement version in force when the ticket opened, with its calendars resolved."""
 
+    agreement_id: str = Field(
+        DEFAULT_AGREEMENT_ID, description="Whose version; terms pinned before were the default's."
+    )
     agreement_version: int
     agreement: Agreement
     calendars: dict[str, ResolvedCalendar]
@@ -179,6 +196,12 @@ class TicketRuntime(BaseModel):
     events: list[TicketEvent] = Field(default_factory=list)
     notice_seq: int = Field(0, description="Counter behind each notification's idempotency key.")
     slack_threads: dict[Tier, SlackThread] = Field(default_factory=dict)
+    selection: AgreementSelection | None = Field(
+        None, description="Which agreement intake chose and why; None before there were many."
+    )
+    unmeasured: str | None = Field(
+        None, description="Why the clocks are not measured (out of scope or excluded)."
+    )
 
     @property
     def tier(self) -> Tier:
@@ -197,6 +220,9 @@ class TicketWorkflowInput(BaseModel):
     sandbox re-executes that module for every ticket and would build this model again each time."""
 
     ticket: TicketInput
+    selection: AgreementSelection | None = Field(
+        None, description="The agreement intake chose; None for tickets opened before."
+    )
     carried: TicketRuntime | None = Field(
         None, description="State handed over by continue-as-new; None for a new ticket."
     )
@@ -289,6 +315,7 @@ class AdoptTerms(Command):
     tickets): targets are recomputed from the opening, elapsed and paused time kept."""
 
     agreement_version: int = Field(ge=1)
+    agreement_id: str = Field(DEFAULT_AGREEMENT_ID, pattern=SLUG_PATTERN)
 
 
 class Snapshot(BaseModel):
@@ -346,6 +373,10 @@ class TicketExplanation(BaseModel):
     priority: str
     channel: str
     agreement_version: int
+    agreement_id: str = DEFAULT_AGREEMENT_ID
+    agreement_rule: str | None = Field(None, description="Which rule picked the agreement.")
+    measured: bool = True
+    unmeasured_reason: str | None = None
     targets: list[TargetExplanation]
     as_of: datetime
 
@@ -367,6 +398,12 @@ class TicketView(BaseModel):
     assignee: str | None
     acknowledged_by: str | None
     paged: list[str] = Field(description="Emails of the contacts of the current page.")
+    service: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    agreement_id: str = DEFAULT_AGREEMENT_ID
+    agreement_rule: str | None = Field(None, description="Which rule picked the agreement.")
+    measured: bool = Field(True, description="False: out of scope, clocks not measured.")
+    unmeasured_reason: str | None = None
     agreement_version: int
     opened_at: datetime
     resolved_at: datetime | None
@@ -386,6 +423,8 @@ class TicketFacts(BaseModel):
     priority: Priority
     channel: Channel
     agreement_version: int
+    agreement_id: str = DEFAULT_AGREEMENT_ID
+    measured: bool = Field(True, description="False: counts in no compliance figure.")
     opened_at: datetime
     acknowledged_at: datetime | None
     first_response_at: datetime | None

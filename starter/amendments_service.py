@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import agreement_store
 from activities.tables import AgreementVersionRow
+from slaflow.agreement import Agreement
 from slaflow.amendments import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
@@ -134,10 +135,15 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
             f"effective_from: {proposal.effective_from.isoformat()} is in the past"
         )
     try:
-        base = agreement_store.version(engine, proposal.amends_version)
+        agreement_store.agreement(engine, proposal.agreement_id)
+    except agreement_store.NoAgreementError as exc:
+        raise ProposalRefused(f"agreement_id: {exc}") from exc
+    try:
+        base = agreement_store.version(engine, proposal.amends_version, proposal.agreement_id)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
-    latest = agreement_store.latest_version(engine)
+    _signatories_are_parties(proposal, agreement_store.agreement_of(base))
+    latest = agreement_store.latest_version(engine, proposal.agreement_id)
     if latest.number != proposal.amends_version:
         raise StaleProposal(stale_message(proposal.amends_version, latest, now))
     try:
@@ -149,8 +155,22 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
         raise ProposalRefused(problems) from exc
 
 
+def _signatories_are_parties(proposal: AmendmentProposal, base: Agreement) -> None:
+    """Signatories come from the amended agreement's parties, when it names any."""
+    parties = {p.email.lower() for p in base.parties}
+    if not parties:
+        return
+    for i, signatory in enumerate(proposal.signatories):
+        if signatory.email.lower() not in parties:
+            raise ProposalRefused(
+                f"signatories.{i}.email: {signatory.email} is not a party of agreement "
+                f"{proposal.agreement_id} (parties: {', '.join(sorted(parties))})"
+            )
+
+
 def stale_message(amends: int, latest: AgreementVersionRow, now: datetime) -> str:
-    """'amends_version: version 1 is not the latest; version 2 is (in force since ...)'."""
+    """'amends_version: version 1 is not the latest; version 2 is (in force since ...)',
+    both of the proposal's own agreement."""
     since = latest.effective_from.isoformat(timespec="seconds")
     status = f"in force since {since}" if latest.effective_from <= now else f"takes effect {since}"
     return (
@@ -174,9 +194,10 @@ async def propose(
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"amendment of v{proposal.amends_version}: {proposal.rationale}"[
-                    :200
-                ],
+                static_summary=(
+                    f"amendment of {proposal.agreement_id} v{proposal.amends_version}: "
+                    f"{proposal.rationale}"
+                )[:200],
             )
         except WorkflowAlreadyStartedError as exc:
             raise AmendmentExists(f"amendment {proposal.amendment_id} already exists") from exc
@@ -199,7 +220,7 @@ async def refuse_if_stale(client: Client, engine: Engine, amendment_id: str) -> 
     view = await get_amendment(client, amendment_id)
     if view.status.closed:
         return  # the workflow's validator says why it is closed
-    latest = await asyncio.to_thread(agreement_store.latest_version, engine)
+    latest = await asyncio.to_thread(agreement_store.latest_version, engine, view.agreement_id)
     if latest.number != view.amends_version:
         raise CommandRefused(
             f"amendment {amendment_id} amends version {view.amends_version}, but version "

@@ -33,11 +33,12 @@ DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
 
 
-def board_query() -> str:
-    """Running tickets whose status still owes work (not resolved awaiting its reopen window)."""
+def board_query(filters: TicketFilter | None = None) -> str:
+    """Running tickets whose status still owes work (not resolved awaiting its reopen window),
+    of one customer or agreement if `filters` says so."""
     statuses = ", ".join(quote(s.value) for s in BOARD_STATUSES)
     return (
-        f"{build_list_query(TicketFilter())} AND ExecutionStatus = 'Running'"
+        f"{build_list_query(filters or TicketFilter())} AND ExecutionStatus = 'Running'"
         f" AND SlaStatus IN ({statuses})"
     )
 
@@ -63,9 +64,11 @@ async def _live(client: Client, summary: TicketSummary, gate: asyncio.Semaphore)
             )
 
 
-async def live_board(client: Client, *, limit: int = DEFAULT_LIMIT) -> Board:
+async def live_board(
+    client: Client, *, limit: int = DEFAULT_LIMIT, filters: TicketFilter | None = None
+) -> Board:
     """Open tickets grouped by tier and priority, breached first, then least time left."""
-    query = board_query()
+    query = board_query(filters)
     try:
         summaries = [summarize(e) async for e in client.list_workflows(query, limit=limit + 1)]
     except Exception as exc:  # RPCError or a connection failure: say it in the API's words

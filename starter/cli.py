@@ -309,9 +309,13 @@ def ticket_open(
     requester: Annotated[str, typer.Option(help="The requester's email.")],
     channel: Annotated[Channel, typer.Option()] = Channel.EMAIL,
     description: Annotated[str, typer.Option()] = "",
+    service_name: Annotated[
+        str | None, typer.Option("--service", help="Service or product (rules, scope).")
+    ] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeatable.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Open a ticket (or show it, if that id is already known)."""
+    """Open a ticket under the agreement its customer (service, channel, tags) selects."""
     try:
         ticket = TicketInput(
             ticket_id=ticket_id,
@@ -321,11 +325,20 @@ def ticket_open(
             priority=priority,
             channel=channel,
             requester_email=requester,
+            service=service_name,
+            tags=tags or [],
         )
     except ValidationError as exc:
         fail_invalid(exc)
     settings = get_settings()
-    opened = with_temporal(lambda c: service.open_ticket(c, settings.task_queue, ticket))
+    engine = _prepared_engine()
+    try:
+        selection = service.choose_agreement(engine, ticket)
+    except service.TicketError as exc:
+        fail(exc.message)
+    finally:
+        engine.dispose()
+    opened = with_temporal(lambda c: service.open_ticket(c, settings.task_queue, ticket, selection))
     if not as_json:
         verb = "opened" if opened.created else "already exists:"
         typer.echo(f"{verb} ticket {ticket_id}\n")
@@ -351,13 +364,19 @@ def ticket_list(
         bool | None, typer.Option("--breached/--not-breached", show_default=False)
     ] = None,
     customer: Annotated[str | None, typer.Option()] = None,
+    agreement: Annotated[str | None, typer.Option(help="An agreement id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     as_json: JsonFlag = False,
 ) -> None:
     """Tickets from Temporal visibility, newest first (a just-opened one may lag a second)."""
     try:
         filters = service.TicketFilter(
-            status=status, priority=priority, tier=tier, breached=breached, customer=customer
+            status=status,
+            priority=priority,
+            tier=tier,
+            breached=breached,
+            customer=customer,
+            agreement=agreement,
         )
     except ValidationError as exc:
         fail_invalid(exc)
@@ -572,7 +591,7 @@ def _cut_line(line: str, width: int) -> str:
 
 
 def _prepared_engine() -> Engine:
-    from activities.agreement_store import seed_agreement
+    from activities.agreement_store import seed_agreements
     from activities.db import make_engine
     from activities.schema import SchemaNotCurrent, prepare_schema
     from slaflow.agreement_file import AgreementFileError
@@ -581,7 +600,7 @@ def _prepared_engine() -> Engine:
     engine = make_engine(settings.resolved_database_url)
     try:
         prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-        seed_agreement(engine, settings.agreement_file)
+        seed_agreements(engine, settings.agreement_file)
     except SchemaNotCurrent as exc:
         fail(str(exc))
     except AgreementFileError as exc:
@@ -591,22 +610,84 @@ def _prepared_engine() -> Engine:
     return engine
 
 
+AgreementOption = Annotated[
+    str, typer.Option("--agreement", help="The agreement's id (`slaflow agreement list`).")
+]
+
+
 @agreement_app.command("show")
-def agreement_show(as_json: JsonFlag = False) -> None:
-    """The agreement version in force now (seeding version 1 on first use)."""
+def agreement_show(agreement_id: AgreementOption = "default", as_json: JsonFlag = False) -> None:
+    """An agreement's version in force now (seeding every agreement's version 1 on first use)."""
     from activities.agreement_store import NoAgreementError, agreement_of, version_in_force
 
     engine = _prepared_engine()
     try:
-        row = version_in_force(engine, datetime.now(UTC))
+        row = version_in_force(engine, datetime.now(UTC), agreement_id)
     except NoAgreementError as exc:
-        fail(str(exc))
+        fail(f"--agreement: {exc}")
     agreement = agreement_of(row)
     if as_json:
-        typer.echo(json.dumps({"number": row.number, "document": row.document}, indent=2))
+        body = {"agreement_id": row.agreement_id, "number": row.number, "document": row.document}
+        typer.echo(json.dumps(body, indent=2))
         return
-    typer.echo(f"Agreement version {row.number} ({row.source})")
+    typer.echo(f"Agreement {row.agreement_id} version {row.number} ({row.source})")
     typer.echo(_summary(agreement))
+
+
+@agreement_app.command("list")
+def agreement_list(
+    customer: Annotated[str | None, typer.Option(help="Only this customer's (its id).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every agreement: its customer (or default), rules and latest version."""
+    from activities.agreement_store import agreements, customers, latest_number
+
+    engine = _prepared_engine()
+    names = {c.id: c.name for c in customers(engine)}
+    rows: list[dict[str, Any]] = [
+        {
+            "id": a.id,
+            "customer": a.customer_id,
+            "customer_name": names.get(a.customer_id or "", ""),
+            "default": a.is_default,
+            "rules": a.rules or [],
+            "latest_version": latest_number(engine, a.id),
+        }
+        for a in agreements(engine, customer)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [["AGREEMENT", "CUSTOMER", "RULES", "VERSION"]] + [
+        [
+            str(r["id"]),
+            "(default)" if r["default"] else f"{r['customer']} ({r['customer_name']})",
+            str(len(r["rules"])),
+            str(r["latest_version"]),
+        ]
+        for r in rows
+    ]
+    typer.echo("\n".join(_rows(table)))
+
+
+@agreement_app.command("customers")
+def agreement_customers(as_json: JsonFlag = False) -> None:
+    """Every customer with its agreements."""
+    from activities.agreement_store import agreements, customers
+
+    engine = _prepared_engine()
+    held = agreements(engine)
+    rows = [
+        {"id": c.id, "name": c.name, "agreements": [a.id for a in held if a.customer_id == c.id]}
+        for c in customers(engine)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [["CUSTOMER", "NAME", "AGREEMENTS"]] + [
+        [str(r["id"]), str(r["name"]), ", ".join(r["agreements"])] for r in rows
+    ]
+    typer.echo("\n".join(_rows(table)))
 
 
 def _summary(agreement: Agreement) -> str:
@@ -636,17 +717,22 @@ def _summary(agreement: Agreement) -> str:
 
 @agreement_app.command("check")
 def agreement_check(
-    file: Annotated[Path, typer.Argument(help="An agreement YAML file.")],
+    file: Annotated[Path, typer.Argument(help="An agreement YAML file, or a directory of them.")],
 ) -> None:
-    """Validate an agreement file: exit 0 with a summary, or 1 naming file and field."""
-    from slaflow.agreement_file import AgreementFileError, load_agreement
+    """Validate agreement files offline, alone and together (ids, defaults, overlapping
+    rules): exit 0 with a summary, or 1 with one line per problem naming file and field."""
+    from slaflow.agreement_file import AgreementFileError, load_agreement_set
 
     try:
-        agreement = load_agreement(file)
+        files = load_agreement_set(file)
     except AgreementFileError as exc:
         fail(str(exc))
-    typer.echo(f"{file}: ok")
-    typer.echo(_summary(agreement))
+    for one in files:
+        header = one.header
+        whose = "default agreement" if header.default else f"customer {header.customer_id}"
+        rules = f", {len(header.rules)} rule(s)" if header.rules else ""
+        typer.echo(f"{one.source}: ok (agreement {header.id}, {whose}{rules})")
+        typer.echo(_summary(one.agreement))
 
 
 # ----- amendments -----------------------------------------------------------------------------
@@ -719,6 +805,9 @@ def amendment_propose(
     proposer: Annotated[str, typer.Option(help="Your email.")],
     rationale: Annotated[str, typer.Option()],
     amends_version: Annotated[int, typer.Option(help="The version this amends.")],
+    agreement_id: Annotated[
+        str, typer.Option("--agreement", help="The agreement it amends (its id).")
+    ] = "default",
     effective: Annotated[
         datetime | None, typer.Option(help="When it takes effect; default: on sign-off.")
     ] = None,
@@ -764,6 +853,7 @@ def amendment_propose(
                 "deadline": aware(deadline),
                 "effective_from": aware(effective) if effective else None,
                 "moves_open_tickets": moves_open_tickets,
+                "agreement_id": agreement_id,
                 "amends_version": amends_version,
                 "remind_every": remind_every,
             }

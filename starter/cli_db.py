@@ -112,19 +112,19 @@ def check() -> None:
 def init() -> None:
     """Upgrade to head and seed agreement version 1 from SLAFLOW_AGREEMENT_FILE."""
     from activities import schema
-    from activities.agreement_store import all_versions, seed_agreement
+    from activities.agreement_store import agreements, seed_agreements
     from slaflow.agreement_file import AgreementFileError
 
     settings = get_settings()
     with _engine() as engine:
         _on_database(engine, lambda: schema.upgrade(engine))
         try:
-            _on_database(engine, lambda: seed_agreement(engine, settings.agreement_file))
+            _on_database(engine, lambda: seed_agreements(engine, settings.agreement_file))
         except AgreementFileError as exc:
             _fail(str(exc))
-        versions = all_versions(engine)
+        held = agreements(engine)
         typer.echo(f"database ready: {_where(engine)}")
-        typer.echo(f"agreement versions: {len(versions)} (version 1 from {versions[0].source})")
+        typer.echo(f"agreements: {len(held)} ({', '.join(a.id for a in held)})")
 
 
 @app.command("revision")

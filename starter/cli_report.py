@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NamedTuple, NoReturn
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -41,7 +41,14 @@ ToOpt = Annotated[
     str | None, typer.Option("--to", help="End (exclusive) by opened_at; default: now.")
 ]
 GroupOpt = Annotated[
-    str, typer.Option("--group-by", help="priority, channel, customer, tier or week.")
+    str,
+    typer.Option("--group-by", help="priority, channel, customer, agreement, tier or week."),
+]
+CustomerOpt = Annotated[
+    str | None, typer.Option("--customer", help="Only this customer's tickets (its id).")
+]
+AgreementOpt = Annotated[
+    str | None, typer.Option("--agreement", help="Only tickets under this agreement (its id).")
 ]
 CountingOpt = Annotated[
     str,
@@ -97,9 +104,17 @@ def _engine() -> Engine:
     return engine
 
 
+class Window(NamedTuple):
+    """The period and whose tickets, as given on the command line."""
+
+    start: str | None
+    end: str | None
+    customer: str | None
+    agreement: str | None
+
+
 def _show(
-    start: str | None,
-    end: str | None,
+    window: Window,
     as_csv: bool,
     as_json: bool,
     compute: Callable[[Engine, Period], Report],
@@ -110,10 +125,15 @@ def _show(
     if as_csv and as_json:
         _fail("--csv and --json: choose one")
     try:
+        scope = reports_service.Scope(customer=window.customer, agreement=window.agreement)
+    except ValidationError as exc:
+        _fail("; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+    try:
         span = reports_service.period(
-            reports_service.parse_moment("from", start),
-            reports_service.parse_moment("to", end),
+            reports_service.parse_moment("from", window.start),
+            reports_service.parse_moment("to", window.end),
             days=get_settings().report_days,
+            scope=scope,
         )
     except reports_service.ReportError as exc:
         _fail(f"{OPTION.get(exc.parameter, exc.parameter)}{exc.message[len(exc.parameter) :]}")
@@ -138,6 +158,8 @@ def _show(
 def sla(
     start: FromOpt = None,
     end: ToOpt = None,
+    customer: CustomerOpt = None,
+    agreement: AgreementOpt = None,
     group_by: GroupOpt = "priority",
     counting: CountingOpt = "resolved",
     as_csv: CsvFlag = False,
@@ -150,13 +172,20 @@ def sla(
     grouping = _group_by(group_by)
     assert grouping is not None
     rule = _counting(counting)
-    _show(start, end, as_csv, as_json, lambda e, s: reports_service.sla(e, s, grouping, rule))
+    _show(
+        Window(start, end, customer, agreement),
+        as_csv,
+        as_json,
+        lambda e, s: reports_service.sla(e, s, grouping, rule),
+    )
 
 
 @app.command("trends")
 def trends(
     start: FromOpt = None,
     end: ToOpt = None,
+    customer: CustomerOpt = None,
+    agreement: AgreementOpt = None,
     group_by: Annotated[
         str | None,
         typer.Option("--group-by", help="Split each week: priority, channel, customer or tier."),
@@ -171,13 +200,20 @@ def trends(
 
     grouping = _group_by(group_by, allow_week=False)
     rule = _counting(counting)
-    _show(start, end, as_csv, as_json, lambda e, s: reports_service.trends(e, s, grouping, rule))
+    _show(
+        Window(start, end, customer, agreement),
+        as_csv,
+        as_json,
+        lambda e, s: reports_service.trends(e, s, grouping, rule),
+    )
 
 
 @app.command("deviations")
 def deviations(
     start: FromOpt = None,
     end: ToOpt = None,
+    customer: CustomerOpt = None,
+    agreement: AgreementOpt = None,
     group_by: GroupOpt = "priority",
     threshold: Annotated[
         float | None,
@@ -202,8 +238,7 @@ def deviations(
     if not 0 <= drop <= 1:
         _fail(f"--threshold: {drop:g} is not a fraction between 0 and 1")
     _show(
-        start,
-        end,
+        Window(start, end, customer, agreement),
         as_csv,
         as_json,
         lambda e, s: reports_service.deviations(e, s, grouping, drop, rule),
@@ -214,6 +249,8 @@ def deviations(
 def escalations(
     start: FromOpt = None,
     end: ToOpt = None,
+    customer: CustomerOpt = None,
+    agreement: AgreementOpt = None,
     top: Annotated[
         int, typer.Option("--top", help="Most escalated customers and channels (at least 1).")
     ] = 10,
@@ -226,13 +263,20 @@ def escalations(
 
     if top < 1:
         _fail(f"--top: {top} is not at least 1")
-    _show(start, end, as_csv, as_json, lambda e, s: reports_service.escalations(e, s, top))
+    _show(
+        Window(start, end, customer, agreement),
+        as_csv,
+        as_json,
+        lambda e, s: reports_service.escalations(e, s, top),
+    )
 
 
 @app.command("pauses")
 def pauses(
     start: FromOpt = None,
     end: ToOpt = None,
+    customer: CustomerOpt = None,
+    agreement: AgreementOpt = None,
     quick_repause: Annotated[
         str | None,
         typer.Option(
@@ -269,8 +313,7 @@ def pauses(
     if not 0 < share <= 1:
         _fail(f"--paused-share: {share:g} is not a fraction above 0 and at most 1")
     _show(
-        start,
-        end,
+        Window(start, end, customer, agreement),
         as_csv,
         as_json,
         lambda e, s: reports_service.pauses(e, s, quick, share),

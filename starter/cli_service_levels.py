@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from workflows.service_level_calls import ServiceLevelReport
+    from workflows.service_level_calls import AgreementServiceLevels, ServiceLevelReport
 
 
 def _fail(message: str) -> NoReturn:
@@ -39,9 +40,18 @@ def _percent(value: float | None) -> str:
 
 
 def render(report: ServiceLevelReport) -> str:
+    """The default agreement's objectives, then every other agreement's."""
     when = report.as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [p for p in report.parts() if p.agreement_version or p is report]
+    if report.agreements and not report.agreement_version:
+        parts = list(report.agreements)  # no default agreement: only the others
+    return "\n\n".join(_render_part(part, when) for part in parts)
+
+
+def _render_part(report: AgreementServiceLevels, when: str) -> str:
+    which = "" if report.agreement_id == DEFAULT_AGREEMENT_ID else f"{report.agreement_id} "
     lines = [
-        f"Service levels of agreement version {report.agreement_version} "
+        f"Service levels of agreement {which}version {report.agreement_version} "
         f"({report.agreement_name}) as of {when}; "
         f"{report.open_breaches} open breached ticket(s) counted live"
     ]

@@ -2,7 +2,9 @@
 
 It talks to the stack `slaflow run` started on the same data dir (its record says where the
 API is; the development admin token authenticates), through the public HTTP API only, so
-everything it does could be typed with curl. It opens tickets of every priority, acknowledges
+everything it does could be typed with curl. It opens tickets of every priority (the two P1
+tickets for the demo customers `acme` and `globex`, whose own agreements apply when the stack
+runs the demo agreements, and the default agreement otherwise), acknowledges
 one, responds to one, pauses one, leaves the P1 tickets alone to warn and escalate, proposes an
 amendment and has every signatory sign it, then watches the tickets for a while and says what
 changed and where to look (ticket pages, the Slack stand-in, the mailbox, the dashboard).
@@ -26,14 +28,17 @@ from starter.stack_record import read_record
 
 REQUEST_TIMEOUT = 30.0
 WATCH_EVERY = 5.0
+DEFAULT_CUSTOMER = ("Demo Customer Ltd", None)
 SCENARIO = (
-    ("P1", "phone", "Checkout is down for every customer", None),
-    ("P1", "chat", "Payments time out in the EU region", None),
-    ("P2", "email", "Invoices show the wrong VAT rate", "acknowledge"),
-    ("P3", "portal", "Password reset mail arrives late", "respond"),
-    ("P4", "email", "Please add a dark mode to the portal", "pause"),
+    ("P1", "phone", "Checkout is down for every customer", None, ("acme", None)),
+    ("P1", "phone", "Hosting cluster unreachable", None, ("globex", "Hosting")),
+    ("P2", "email", "Invoices show the wrong VAT rate", "acknowledge", DEFAULT_CUSTOMER),
+    ("P3", "portal", "Password reset mail arrives late", "respond", DEFAULT_CUSTOMER),
+    ("P4", "email", "Please add a dark mode to the portal", "pause", DEFAULT_CUSTOMER),
 )
-"""(priority, channel, subject, what the demo does to it); None: left alone to escalate."""
+"""(priority, channel, subject, what the demo does to it, (customer, service)); None: left
+alone to escalate. The P1 tickets belong to the demo customers, so their agreements' different
+targets and contacts show side by side (agreements/demo/)."""
 
 
 class DemoError(RuntimeError):
@@ -90,21 +95,27 @@ class Demo:
         """Every ticket of the scenario; returns what the demo will do to each."""
         self.say("1. Opening tickets, one or two per priority (POST /tickets):")
         plan = {}
-        for number, (priority, channel, subject, action) in enumerate(SCENARIO, start=1):
+        for number, (priority, channel, subject, action, (customer, service)) in enumerate(
+            SCENARIO, start=1
+        ):
             ticket_id = f"DEMO-{self.run_id}-{number}"
             body = {
                 "ticket_id": ticket_id,
-                "customer": "Demo Customer Ltd",
+                "customer": customer,
                 "subject": subject,
                 "priority": priority,
                 "channel": channel,
                 "requester_email": "ops@customer.example",
             }
+            if service is not None:
+                body["service"] = service
             view = self.call("POST", "/tickets", body)
             first = next(t for t in view["targets"] if t["kind"] == "first_response")
+            agreement = view.get("agreement_id", "default")
             self.say(
                 f"   {ticket_id}  {priority} via {channel}: {subject}; first response due in "
-                f"{format_duration(timedelta(seconds=round(first['within_seconds'])))}"
+                f"{format_duration(timedelta(seconds=round(first['within_seconds'])))} "
+                f"({customer}, agreement {agreement})"
             )
             self.opened.append(ticket_id)
             plan[ticket_id] = action or "leave"

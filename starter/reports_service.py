@@ -9,16 +9,17 @@ both call these functions, so they answer the same figures.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, String, Table, func, or_, select, type_coerce
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from sqlalchemy import Engine, Select, String, Table, func, or_, select, type_coerce
 
 from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
+from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
 from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
@@ -27,6 +28,7 @@ TABLE: Table = TicketFactRow.__table__  # type: ignore[attr-defined]
 CORE = (
     "ticket_id",
     "customer",
+    "agreement_id",
     "priority",
     "channel",
     "status",
@@ -75,10 +77,33 @@ class ReportError(ValueError):
         self.message = f"{parameter}: {message}"
 
 
+class Scope(BaseModel):
+    """Whose tickets a report covers: one customer's, one agreement's, or (unset) everyone's.
+    Tickets out of an agreement's scope are never in a report: they count in no figure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer: str | None = Field(
+        None, max_length=200, description="Only this customer's tickets; empty: everyone's."
+    )
+    agreement: str | None = Field(
+        None,
+        pattern=f"^$|{SLUG_PATTERN}",
+        description="Only tickets under this agreement (its id); empty: every agreement.",
+    )
+
+    @field_validator("customer", "agreement", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """A form's empty field means no filter."""
+        return None if value == "" else value
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime
     end: datetime
+    scope: Scope = field(default_factory=Scope)
 
 
 MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})?)?$"
@@ -104,7 +129,12 @@ def _aware(value: datetime) -> datetime:
 
 
 def period(
-    start: datetime | None, end: datetime | None, *, days: int, now: datetime | None = None
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    days: int,
+    now: datetime | None = None,
+    scope: Scope | None = None,
 ) -> Period:
     """[start, end) in UTC; `end` defaults to now, `start` to `days` before `end`."""
     finish = _aware(end) if end is not None else (now or datetime.now(UTC))
@@ -118,7 +148,7 @@ def period(
         raise ReportError("to", f"{finish.isoformat()} is not after from ({begin.isoformat()})")
     if finish - begin > LONGEST:
         raise ReportError("from", f"a period spans at most {LONGEST.days} days")
-    return Period(begin, finish)
+    return Period(begin, finish, scope or Scope())
 
 
 def _sqlite_moment(value: str) -> datetime:
@@ -142,12 +172,17 @@ def load_rows(
     columns: tuple[str, ...] = CORE,
     tier_acks: bool = False,
     paused_only: bool = False,
+    scope: Scope | None = None,
 ) -> list[FactRow]:
-    """Facts of the tickets opened in [start, end): only `columns` (other fields keep their
-    defaults), the per-tier acknowledgement times if asked, only paused tickets if asked."""
+    """Facts of the measured tickets opened in [start, end) within `scope`: only `columns`
+    (other fields keep their defaults), the per-tier acknowledgement times if asked, only
+    paused tickets if asked."""
     names = [*columns, *(_ACKS.values() if tier_acks else ())]
-    query = select(*(_column(name) for name in names)).where(
-        TABLE.c.opened_at >= start, TABLE.c.opened_at < end
+    query = _scoped(
+        select(*(_column(name) for name in names)).where(
+            TABLE.c.opened_at >= start, TABLE.c.opened_at < end
+        ),
+        scope or Scope(),
     )
     if paused_only:
         query = query.where(TABLE.c.pauses > 0)
@@ -173,25 +208,46 @@ def load_rows(
     return rows
 
 
-def objectives_at(engine: Engine, at: datetime) -> Objectives:
-    """The objectives of the agreement version in force at `at` (none if no version is)."""
+def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+    query = query.where(TABLE.c.measured.is_(True))
+    if scope.customer is not None:
+        query = query.where(TABLE.c.customer == scope.customer)
+    if scope.agreement is not None:
+        query = query.where(TABLE.c.agreement_id == scope.agreement)
+    return query
+
+
+def objectives_at(engine: Engine, at: datetime, scope: Scope | None = None) -> Objectives:
+    """The objectives of the scope's agreement version in force at `at`: the agreement asked
+    for, else the customer's only agreement, else the default agreement (none if no version)."""
+    agreement_id = _agreement_of_scope(engine, scope or Scope())
     try:
-        row = agreement_store.version_in_force(engine, at)
+        row = agreement_store.version_in_force(engine, at, agreement_id)
     except agreement_store.NoAgreementError:
         return Objectives()
     return reports.objectives_of(agreement_store.agreement_of(row), row.number)
 
 
+def _agreement_of_scope(engine: Engine, scope: Scope) -> str:
+    if scope.agreement is not None:
+        return scope.agreement
+    if scope.customer is not None:
+        own = agreement_store.agreements(engine, scope.customer)
+        if len(own) == 1:
+            return own[0].id
+    return DEFAULT_AGREEMENT_ID
+
+
 def _objectives(engine: Engine, span: Period) -> Objectives:
     """The version in force at the period's end (or now, for a period still running)."""
-    return objectives_at(engine, min(span.end, datetime.now(UTC)))
+    return objectives_at(engine, min(span.end, datetime.now(UTC)), span.scope)
 
 
 def sla(
     engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
 ) -> reports.SlaReport:
     return reports.sla_report(
-        load_rows(engine, span.start, span.end),
+        load_rows(engine, span.start, span.end, scope=span.scope),
         start=span.start,
         end=span.end,
         group_by=group_by,
@@ -210,7 +266,7 @@ def trends(
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
     return reports.trends(
-        load_rows(engine, first, last),
+        load_rows(engine, first, last, scope=span.scope),
         start=span.start,
         end=span.end,
         group_by=group_by,
@@ -228,7 +284,7 @@ def deviations(
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
     return reports.deviations(
-        load_rows(engine, previous_start, span.end),
+        load_rows(engine, previous_start, span.end, scope=span.scope),
         start=span.start,
         end=span.end,
         group_by=group_by,
@@ -239,7 +295,14 @@ def deviations(
 
 
 def escalations(engine: Engine, span: Period, top: int) -> reports.EscalationReport:
-    rows = load_rows(engine, span.start, span.end, columns=(*CORE, *ESCALATION), tier_acks=True)
+    rows = load_rows(
+        engine,
+        span.start,
+        span.end,
+        columns=(*CORE, *ESCALATION),
+        tier_acks=True,
+        scope=span.scope,
+    )
     return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top)
 
 
@@ -248,7 +311,14 @@ def pauses(
 ) -> reports.PauseAudit:
     """The audit needs only paused tickets' rows, but counts every ticket of the period."""
     audit = reports.pause_audit(
-        load_rows(engine, span.start, span.end, columns=(*CORE, *PAUSES), paused_only=True),
+        load_rows(
+            engine,
+            span.start,
+            span.end,
+            columns=(*CORE, *PAUSES),
+            paused_only=True,
+            scope=span.scope,
+        ),
         start=span.start,
         end=span.end,
         quick_repause_seconds=quick_repause.total_seconds(),
@@ -259,12 +329,16 @@ def pauses(
 
 
 def count(engine: Engine, span: Period) -> int:
-    """Tickets opened in the period that `Counting.RESOLVED` counts (as the audit does)."""
+    """Measured tickets opened in the period, within its scope, that `Counting.RESOLVED`
+    counts (as the audit does)."""
     done = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
-    query = select(func.count()).where(
-        TABLE.c.opened_at >= span.start,
-        TABLE.c.opened_at < span.end,
-        or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
+    query = _scoped(
+        select(func.count()).where(
+            TABLE.c.opened_at >= span.start,
+            TABLE.c.opened_at < span.end,
+            or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
+        ),
+        span.scope,
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())

@@ -25,6 +25,7 @@ checked against the amendment's live state, so nobody types a comment only to be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import logging
@@ -61,6 +62,7 @@ from slaflow.amendments import (
     Reject,
     refusal,
 )
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.settings import Settings
 from slaflow.ticket_actions import first_response_note
 from slaflow.tickets import (
@@ -287,25 +289,34 @@ def is_person(value: str | None, contact: Contact) -> bool:
 
 
 class AgreementVersions:
-    """Agreement versions by number; a version never changes once stored, so each is read once."""
+    """Agreement versions by agreement and number; a version never changes once stored, so
+    each is read once."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._cache: dict[int, Agreement] = {}
+        self._cache: dict[tuple[str, int], Agreement] = {}
 
-    def _load(self, number: int) -> Agreement:
-        return agreement_store.agreement_of(agreement_store.version(self.engine, number))
-
-    async def get(self, number: int) -> Agreement:
-        if number not in self._cache:
-            self._cache[number] = await asyncio.to_thread(self._load, number)
-        return self._cache[number]
-
-    async def in_force(self) -> Agreement:
-        row = await asyncio.to_thread(
-            agreement_store.version_in_force, self.engine, datetime.now(UTC)
-        )
+    def _load(self, agreement_id: str, number: int) -> Agreement:
+        row = agreement_store.version(self.engine, number, agreement_id)
         return agreement_store.agreement_of(row)
+
+    async def get(self, number: int, agreement_id: str = DEFAULT_AGREEMENT_ID) -> Agreement:
+        key = (agreement_id, number)
+        if key not in self._cache:
+            self._cache[key] = await asyncio.to_thread(self._load, agreement_id, number)
+        return self._cache[key]
+
+    async def in_force(self) -> list[Agreement]:
+        """Every agreement's version in force now."""
+        return await asyncio.to_thread(self._in_force, datetime.now(UTC))
+
+    def _in_force(self, now: datetime) -> list[Agreement]:
+        found = []
+        for row in agreement_store.agreements(self.engine):
+            with contextlib.suppress(agreement_store.NoAgreementError):
+                version = agreement_store.version_in_force(self.engine, now, row.id)
+                found.append(agreement_store.agreement_of(version))
+        return found
 
 
 # ----- commands, modals, verdicts ---------------------------------------------------------------
@@ -677,7 +688,7 @@ class SlackCockpit:
     async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Contact | None]:
         """The ticket, and the contact of its pinned matrix with this Slack user id."""
         view = await get_ticket(await self.temporal(), ticket_id)
-        agreement = await self.agreements.get(view.agreement_version)
+        agreement = await self.agreements.get(view.agreement_version, view.agreement_id)
         found = agreement.escalation.find_contact(slack_user_id=user_id)
         return view, found[1] if found else None
 
@@ -685,7 +696,7 @@ class SlackCockpit:
     def _not_in_matrix(view: TicketView) -> str:
         return (
             f"you are not in the escalation matrix of ticket {view.ticket_id} "
-            f"(agreement version {view.agreement_version}); nothing was done"
+            f"(agreement {view.agreement_id} version {view.agreement_version}); nothing was done"
         )
 
     async def _run(self, to: ReplyTo, ticket_id: str, action: str, text: str = "") -> None:
@@ -877,7 +888,7 @@ class SlackCockpit:
                 view = summary.detail
                 if view is None or view.status not in OPEN_STATUSES:
                     continue
-                agreement = await self.agreements.get(view.agreement_version)
+                agreement = await self.agreements.get(view.agreement_version, view.agreement_id)
                 match = agreement.escalation.find_contact(slack_user_id=user_id)
                 if match is None:
                     continue
@@ -887,7 +898,7 @@ class SlackCockpit:
                     mine[view.ticket_id] = view
         if not known:
             current = await self.agreements.in_force()
-            if current.escalation.find_contact(slack_user_id=user_id) is None:
+            if all(a.escalation.find_contact(slack_user_id=user_id) is None for a in current):
                 return "you are not in the escalation matrix, so no ticket can be yours"
         footer = [_unread_line(unread)] if unread else []
         if not mine:

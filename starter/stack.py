@@ -33,13 +33,14 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from activities.agreement_store import agreement_of, seed_agreement, version_in_force
+from activities.agreement_store import agreement_of, agreements, seed_agreements, version_in_force
 from activities.db import make_engine
 from activities.schema import SchemaNotCurrent, prepare_schema
+from activities.tables import AgreementVersionRow
 from slaflow.agreement import Contact
-from slaflow.agreement_file import AgreementFileError
+from slaflow.agreement_file import AgreementFileError, agreement_paths
 from slaflow.search_attributes import SEARCH_ATTRIBUTES, dev_server_flags
-from slaflow.settings import DEFAULT_AGREEMENT_FILE, Settings
+from slaflow.settings import DEFAULT_AGREEMENTS_DIR, Settings
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.dev_secrets import dev_secrets, with_dev_secrets
@@ -49,8 +50,8 @@ from starter.temporal_client import connect
 
 HOST = "127.0.0.1"
 AGREEMENTS = {
-    "default": DEFAULT_AGREEMENT_FILE,
-    "demo": DEFAULT_AGREEMENT_FILE.with_name("demo.yaml"),
+    "default": DEFAULT_AGREEMENTS_DIR,
+    "demo": DEFAULT_AGREEMENTS_DIR / "demo",
 }
 STARTUP_TIMEOUT = 90.0
 SERVER_STOP_TIMEOUT = 20.0
@@ -429,26 +430,38 @@ def prepare_database(settings: Settings) -> str:
     engine = make_engine(settings.resolved_database_url)
     try:
         prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-        seeded = seed_agreement(engine, settings.agreement_file)
-        in_force = version_in_force(engine, datetime.now(UTC))
+        seeded = seed_agreements(engine, settings.agreement_file)
+        given = {f"file:{path}" for path in agreement_paths(settings.agreement_file)}
+        lines, kept = [], []
+        for row in seeded:
+            in_force = version_in_force(engine, datetime.now(UTC), row.agreement_id)
+            lines.append(
+                f"agreement {row.agreement_id}: version {in_force.number} in force"
+                f" ({in_force.source})"
+            )
+            if row.source not in given:
+                kept.append(kept_agreement_note(settings, row, in_force.number))
+        held = len(agreements(engine))
     finally:
         engine.dispose()
-    line = f"agreement: version {in_force.number} in force ({in_force.source})"
-    if seeded.source != f"file:{settings.agreement_file}":
-        line += "\n" + kept_agreement_note(settings, seeded.source, in_force.number)
-    return line
+    lines += kept
+    if held > len(seeded):
+        lines.append(f"  note: {held - len(seeded)} more agreement(s) in the database")
+    return "\n".join(lines)
 
 
-def kept_agreement_note(settings: Settings, seeded_from: str, in_force: int) -> str:
-    """Why the agreement file given was not loaded, and the two ways to get it in force."""
+def kept_agreement_note(settings: Settings, seeded: AgreementVersionRow, in_force: int) -> str:
+    """Why an agreement's file given was not loaded (the data dir already holds that
+    agreement from another file), and the two ways to get it in force."""
     given = settings.agreement_file
     return (
-        f"  note: this data dir already holds an agreement (version 1 from "
-        f"{seeded_from.removeprefix('file:')}), so {given.name} was not loaded.\n"
+        f"  note: this data dir already holds agreement {seeded.agreement_id} (version 1 from "
+        f"{seeded.source.removeprefix('file:')}), so the one in {given} was not loaded.\n"
         f"    To start over with it: stop slaflow, delete {settings.data_dir} (tickets, mail "
         "and the database go with it; `make clean` does this for .slaflow), run again.\n"
         "    To change the terms and keep the tickets: `slaflow amendment propose "
-        f"{given} --amends-version {in_force} ...` (README, Amendments)."
+        f"FILE --agreement {seeded.agreement_id} --amends-version {in_force} ...` "
+        "(docs/guide-manager.md, Amendments)."
     )
 
 
@@ -457,13 +470,16 @@ def matrix_contacts(settings: Settings) -> list[Contact]:
     them as the people who click (an empty list if the database cannot tell)."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        row = version_in_force(engine, datetime.now(UTC))
-        matrix = agreement_of(row).escalation
+        matrices = [
+            agreement_of(version_in_force(engine, datetime.now(UTC), row.id)).escalation
+            for row in agreements(engine)
+        ]
     except Exception:
         return []
     finally:
         engine.dispose()
-    return [contact for policy in matrix.tiers for contact in policy.contacts]
+    contacts = [c for matrix in matrices for policy in matrix.tiers for c in policy.contacts]
+    return list({c.email: c for c in contacts}.values())
 
 
 def stack_ports(settings: Settings) -> dict[str, int]:

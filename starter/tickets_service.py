@@ -17,6 +17,7 @@ from urllib.parse import quote as quote_path
 
 from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -30,7 +31,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import agreement_store
 from slaflow import search_attributes as attrs
+from slaflow.customers import SLUG_PATTERN, AgreementSelection, UnknownCustomerError
 from slaflow.settings import Settings
 from slaflow.tickets import (
     COMMANDS,
@@ -90,6 +93,12 @@ class UnknownCommand(TicketError):
     http_status = 422
 
 
+class UnknownCustomer(TicketError):
+    """No agreement covers the ticket's customer (and there is no default agreement)."""
+
+    http_status = 422
+
+
 class TemporalUnavailable(TicketError):
     http_status = 503
 
@@ -145,6 +154,7 @@ class TicketFilter(BaseModel):
     tier: Tier | None = None
     breached: bool | None = None
     customer: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    agreement: str | None = Field(None, pattern=SLUG_PATTERN)
 
 
 class TicketSummary(BaseModel):
@@ -153,6 +163,7 @@ class TicketSummary(BaseModel):
     ticket_id: str
     workflow_id: str
     customer: str | None
+    agreement: str | None = None
     priority: Priority | None
     tier: Tier | None
     status: TicketStatus | None
@@ -210,6 +221,7 @@ def build_list_query(filters: TicketFilter) -> str:
         attrs.PRIORITY.name: filters.priority,
         attrs.TIER.name: filters.tier,
         attrs.CUSTOMER.name: filters.customer,
+        attrs.AGREEMENT.name: filters.agreement,
     }
     clauses += [f"{name} = {quote(str(value))}" for name, value in keyword.items() if value]
     if filters.breached is not None:
@@ -269,6 +281,17 @@ async def _is_running(handle: WorkflowHandle[object, object]) -> bool:
     return description.status == WorkflowExecutionStatus.RUNNING
 
 
+def choose_agreement(engine: Engine, ticket: TicketInput) -> AgreementSelection:
+    """The agreement the ticket gets (its customer's first matching rule, else the default);
+    `UnknownCustomer` names the customer when none applies, before anything starts."""
+    try:
+        return agreement_store.select_for(
+            engine, ticket.customer, ticket.service, ticket.channel, ticket.tags
+        )
+    except UnknownCustomerError as exc:
+        raise UnknownCustomer(f"customer: {exc}") from exc
+
+
 def with_opening(ticket: TicketInput) -> TicketInput:
     """The ticket with `opened_at` defaulted to now; `InvalidTicket` when it lies outside
     the window intake accepts (a date past 9999 broke every view that asked the ticket)."""
@@ -281,10 +304,13 @@ def with_opening(ticket: TicketInput) -> TicketInput:
     return ticket
 
 
-async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> Opened:
-    """Start the ticket's workflow and answer once its terms are pinned; a duplicate intake
-    gets the existing ticket back (created=False) and starts nothing."""
-    view = await open_new_ticket(client, task_queue, ticket)
+async def open_ticket(
+    client: Client, task_queue: str, ticket: TicketInput, selection: AgreementSelection
+) -> Opened:
+    """Start the ticket's workflow under the agreement `choose_agreement` picked and answer
+    once its terms are pinned; a duplicate intake gets the existing ticket back
+    (created=False) and starts nothing."""
+    view = await open_new_ticket(client, task_queue, ticket, selection)
     if view is not None:
         return Opened(view=view, created=True)
     handle = client.get_workflow_handle(workflow_id_for(ticket.ticket_id))
@@ -293,7 +319,7 @@ async def open_ticket(client: Client, task_queue: str, ticket: TicketInput) -> O
 
 
 async def open_new_ticket(
-    client: Client, task_queue: str, ticket: TicketInput
+    client: Client, task_queue: str, ticket: TicketInput, selection: AgreementSelection
 ) -> TicketView | None:
     """`open_ticket` for a caller that may not read tickets: None for a duplicate, whose
     state it must not see."""
@@ -302,13 +328,14 @@ async def open_new_ticket(
         try:
             handle = await client.start_workflow(
                 WORKFLOW_TYPE,
-                TicketWorkflowInput(ticket=ticket),
+                TicketWorkflowInput(ticket=ticket, selection=selection),
                 id=workflow_id_for(ticket.ticket_id),
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=attrs.ticket_attributes(
                     customer=ticket.customer,
+                    agreement=selection.agreement_id,
                     priority=ticket.priority,
                     tier=Tier.AGENT,
                     status=TicketStatus.OPEN.value,
@@ -426,6 +453,7 @@ def summarize(execution: WorkflowExecution) -> TicketSummary:
         ticket_id=execution.id.removeprefix(WORKFLOW_ID_PREFIX),
         workflow_id=execution.id,
         customer=found.get(attrs.CUSTOMER),
+        agreement=found.get(attrs.AGREEMENT),
         priority=_member(Priority, found.get(attrs.PRIORITY)),
         tier=_member(Tier, found.get(attrs.TIER)),
         status=_member(TicketStatus, found.get(attrs.STATUS)),

@@ -7,6 +7,8 @@ from typing import Any
 
 from activities.calendar_resolver import resolve_calendars
 from slaflow.agreement import Agreement
+from slaflow.agreement_file import AgreementFile
+from slaflow.customers import DEFAULT_AGREEMENT_ID, AgreementHeader, AgreementSelection
 from slaflow.tickets import PinnedTerms, TicketInput
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -106,3 +108,41 @@ def make_ticket(ticket_id: str = "T-1", priority: str = "P1", **overrides: Any) 
     }
     data.update(overrides)
     return TicketInput.model_validate(data)
+
+
+DEFAULT_SELECTION = AgreementSelection(
+    agreement_id=DEFAULT_AGREEMENT_ID, rule="default agreement (customer has none)"
+)
+"""What intake picks for a customer without an agreement of its own."""
+
+
+def customer_doc(prefix: str, p1_first_response: str, **overrides: Any) -> dict[str, Any]:
+    """The test agreement with its own P1 first-response target, people and Slack channels
+    (`<prefix>-agent1@example.com`, `#<prefix>-agents`, ...)."""
+    doc = agreement_doc(**overrides)
+    doc["objectives"]["P1"]["first_response"]["within"] = p1_first_response
+    for policy in doc["escalation"]["tiers"]:
+        policy["slack_channel"] = policy["slack_channel"].replace("#", f"#{prefix}-")
+        for person in policy["contacts"]:
+            person["email"] = f"{prefix}-{person['email']}"
+            person["slack_user_id"] = f"{person['slack_user_id']}{prefix.upper()}"
+    return doc
+
+
+def agreement_file(
+    agreement_id: str,
+    customer: str | None,
+    doc: dict[str, Any],
+    rules: list[dict[str, Any]] | None = None,
+) -> AgreementFile:
+    """An agreement file as loaded: for `customer` (its id; name = id title-cased) or default."""
+    header: dict[str, Any] = {"id": agreement_id, "rules": rules or []}
+    if customer is None:
+        header["default"] = True
+    else:
+        header["customer"] = {"id": customer, "name": customer.title()}
+    return AgreementFile(
+        source=f"test:{agreement_id}",
+        header=AgreementHeader.model_validate(header),
+        agreement=Agreement.model_validate(doc),
+    )

@@ -22,7 +22,7 @@ import pytest
 import typer.main
 import yaml
 
-from slaflow.agreement_file import load_agreement
+from slaflow.agreement_file import load_agreement_set
 from slaflow.api_tokens import new_token
 from slaflow.search_attributes import dev_server_flags
 from slaflow.secret_policy import refuse_weak_secrets
@@ -196,7 +196,7 @@ def test_slaflow_environment_builds_valid_settings(
             refuse_weak_secrets(settings, "api" if _command(service)[1] == "api" else "worker")
         assert settings.agreement_file.is_absolute(), name
         relative = settings.agreement_file.relative_to(APP_DIR)
-        load_agreement(ROOT / relative)  # the file exists in the image and validates
+        load_agreement_set(ROOT / relative)  # the files exist in the image and validate
 
 
 def _subcommands(command: object) -> dict[str, object]:

@@ -69,8 +69,11 @@ def test_a_kept_agreement_says_how_to_start_over_or_amend(tmp_path: Path) -> Non
     assert "note" not in prepare_database(first)
     other = Settings(data_dir=tmp_path, agreement_file=AGREEMENTS["default"])
     text = prepare_database(other)
-    assert text.splitlines()[0] == f"agreement: version 1 in force (file:{AGREEMENTS['demo']})"
-    assert "this data dir already holds an agreement (version 1 from " in text
-    assert "so default.yaml was not loaded" in text
+    demo_default = AGREEMENTS["demo"] / "default.yaml"
+    assert f"agreement default: version 1 in force (file:{demo_default})" in text.splitlines()
+    assert f"this data dir already holds agreement default (version 1 from {demo_default})" in text
+    assert f"so the one in {AGREEMENTS['default']} was not loaded" in text
     assert f"delete {tmp_path}" in text and "`make clean`" in text
-    assert f"`slaflow amendment propose {AGREEMENTS['default']} --amends-version 1 ...`" in text
+    assert "`slaflow amendment propose FILE --agreement default --amends-version 1 ...`" in text
+    assert "holds agreement nordwind-premium" not in text  # new in this file set: seeded
+    assert "agreement nordwind-premium: version 1 in force" in text

@@ -84,6 +84,7 @@ def test_demo_plays_its_scenario_against_the_stack(running: Stack) -> None:
     for step in ("1. Opening tickets", "2. People at work", "3. Changing the agreement"):
         assert step in out, out
     assert "acknowledging is not responding" in out
+    assert "(acme, agreement acme-gold)" in out and "(globex, agreement globex-hosting)" in out
     assert "Signed by everyone: version 2 is in force" in out
     assert f"Slack stand-in   http://127.0.0.1:{running.env['SLAFLOW_SLACK_STANDIN_PORT']}/" in out
     ids = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from temporalio.common import RetryPolicy
 
 PIN_TERMS = "pin_terms"
@@ -22,6 +23,9 @@ class PinRequest(BaseModel):
     """Which terms a ticket gets: the agreement version in force at its opening."""
 
     opened_at: datetime
+    agreement_id: str = Field(
+        DEFAULT_AGREEMENT_ID, description="Whose version; requests from before were the default's."
+    )
     version: int | None = Field(None, description="A given version instead of the one in force.")
 
 

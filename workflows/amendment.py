@@ -111,6 +111,7 @@ class AmendmentWorkflow:
                 calls.ImpactRequest(
                     amendment_id=s.proposal.amendment_id,
                     revision=revision,
+                    agreement_id=s.proposal.agreement_id,
                     amends_version=s.proposal.amends_version,
                     agreement=s.agreement,
                     until=workflow.now(),
@@ -143,6 +144,7 @@ class AmendmentWorkflow:
                 amendment_id=s.proposal.amendment_id,
                 version=version,
                 task_queue=workflow.info().task_queue,
+                agreement_id=s.proposal.agreement_id,
             ),
             result_type=calls.MovedTickets,
             start_to_close_timeout=calls.MOVE_TIMEOUT,
@@ -160,6 +162,7 @@ class AmendmentWorkflow:
                 calls.CommitRequest(
                     amendment_id=s.proposal.amendment_id,
                     revision=s.revision,
+                    agreement_id=s.proposal.agreement_id,
                     agreement=s.agreement,
                     rationale=s.rationale,
                     amends_version=s.proposal.amends_version,

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 from slaflow.agreement import Agreement
 from slaflow.amendments import AmendmentView, Change, Signatory, Signature
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from temporalio.common import RetryPolicy
 
 AMENDMENT_IMPACT = "amendment_impact"
@@ -28,6 +29,7 @@ STALE_AMENDMENT = "StaleAmendment"
 class ImpactRequest(BaseModel):
     amendment_id: str
     revision: int
+    agreement_id: str = DEFAULT_AGREEMENT_ID
     amends_version: int
     agreement: Agreement
     until: AwareDatetime = Field(description="End of the window (the workflow's now).")
@@ -36,6 +38,7 @@ class ImpactRequest(BaseModel):
 class CommitRequest(BaseModel):
     amendment_id: str
     revision: int
+    agreement_id: str = DEFAULT_AGREEMENT_ID
     agreement: Agreement
     rationale: str
     amends_version: int
@@ -90,11 +93,12 @@ NOTIFY_RETRY = RetryPolicy(
 
 
 class MoveRequest(BaseModel):
-    """Move the open tickets on `task_queue` to agreement version `version`."""
+    """Move the open tickets of one agreement on `task_queue` to its version `version`."""
 
     amendment_id: str
     version: int
     task_queue: str
+    agreement_id: str = DEFAULT_AGREEMENT_ID
 
 
 class MovedTickets(BaseModel):

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 from slaflow.agreement import Contact
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.service_levels import ObjectiveStatus, Threshold
 from temporalio.common import RetryPolicy
 
@@ -36,16 +37,31 @@ class StatusRequest(BaseModel):
     task_queue: str
 
 
-class ServiceLevelReport(BaseModel):
-    """Every objective of the agreement in force, over its current window, and who is told."""
+class AgreementServiceLevels(BaseModel):
+    """Every objective of one agreement's version in force, over its current window, and who
+    of that agreement is told."""
 
-    as_of: AwareDatetime
+    agreement_id: str = DEFAULT_AGREEMENT_ID
     agreement_version: int
     agreement_name: str
     statuses: list[ObjectiveStatus]
     management: list[Contact] = Field(description="The management tier's contacts.")
     management_channel: str = Field(description="The management tier's Slack channel.")
     open_breaches: int = Field(0, description="Breached open tickets found through visibility.")
+
+
+class ServiceLevelReport(AgreementServiceLevels):
+    """The default agreement's objectives (as before agreements were many; version 0 and
+    nothing to watch when there is no default agreement), and every other agreement's."""
+
+    as_of: AwareDatetime
+    agreements: list[AgreementServiceLevels] = Field(
+        default_factory=list, description="Every agreement but the default."
+    )
+
+    def parts(self) -> list[AgreementServiceLevels]:
+        """Each agreement's objectives, the default's first."""
+        return [self, *self.agreements]
 
 
 Medium = Literal["email", "slack"]
@@ -73,6 +89,9 @@ class WatchResult(BaseModel):
     as_of: AwareDatetime
     agreement_version: int
     statuses: list[ObjectiveStatus]
+    agreements: list[AgreementServiceLevels] = Field(
+        default_factory=list, description="Every other agreement's objectives."
+    )
     sent: list[NoticeReceipt] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list, description="Key and reason of each failure.")
 

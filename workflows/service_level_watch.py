@@ -22,6 +22,32 @@ with workflow.unsafe.imports_passed_through():
     from workflows import service_level_calls as calls
 
 
+def _notices(
+    part: calls.AgreementServiceLevels,
+) -> list[tuple[calls.ServiceLevelNotice, str]]:
+    """The warnings one agreement's objectives owe its own management tier, each with the
+    activity that delivers it."""
+    owed = []
+    for status in part.statuses:
+        for threshold in notices_due(status):
+            for medium, activity in (
+                ("email", calls.SEND_SERVICE_LEVEL_EMAIL),
+                ("slack", calls.POST_SERVICE_LEVEL_SLACK),
+            ):
+                notice = calls.ServiceLevelNotice(
+                    idempotency_key=notice_key(
+                        status.objective, status.window, threshold, medium, part.agreement_id
+                    ),
+                    threshold=threshold,
+                    status=status,
+                    agreement_name=part.agreement_name,
+                    to=part.management,
+                    slack_channel=part.management_channel,
+                )
+                owed.append((notice, activity))
+    return owed
+
+
 @workflow.defn
 class ServiceLevelWatchWorkflow:
     @workflow.run
@@ -34,26 +60,16 @@ class ServiceLevelWatchWorkflow:
             retry_policy=calls.STATUS_RETRY,
         )
         result = calls.WatchResult(
-            as_of=report.as_of, agreement_version=report.agreement_version, statuses=report.statuses
+            as_of=report.as_of,
+            agreement_version=report.agreement_version,
+            statuses=report.statuses,
+            agreements=report.agreements,
         )
-        deliveries = []
-        for status in report.statuses:
-            for threshold in notices_due(status):
-                for medium, activity in (
-                    ("email", calls.SEND_SERVICE_LEVEL_EMAIL),
-                    ("slack", calls.POST_SERVICE_LEVEL_SLACK),
-                ):
-                    notice = calls.ServiceLevelNotice(
-                        idempotency_key=notice_key(
-                            status.objective, status.window, threshold, medium
-                        ),
-                        threshold=threshold,
-                        status=status,
-                        agreement_name=report.agreement_name,
-                        to=report.management,
-                        slack_channel=report.management_channel,
-                    )
-                    deliveries.append(self._deliver(activity, notice, result))
+        deliveries = [
+            self._deliver(activity, notice, result)
+            for part in report.parts()
+            for notice, activity in _notices(part)
+        ]
         await asyncio.gather(*deliveries)
         return result
 

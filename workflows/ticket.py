@@ -21,11 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from slaflow import search_attributes as attrs
     from slaflow import ticket_machine as machine
+    from slaflow.customers import DEFAULT_AGREEMENT_ID
     from slaflow.notifications import (
         EmailNotification,
         EmailReceipt,
@@ -119,7 +121,10 @@ class TicketWorkflow:
                 await self._drain()
                 workflow.continue_as_new(
                     TicketWorkflowInput(
-                        ticket=input.ticket, carried=rt, history_limit=input.history_limit
+                        ticket=input.ticket,
+                        selection=input.selection,
+                        carried=rt,
+                        history_limit=input.history_limit,
                     )
                 )
             self._changed = False
@@ -134,7 +139,11 @@ class TicketWorkflow:
 
     async def _open(self, ticket: TicketInput) -> TicketRuntime:
         opened_at = ticket.opened_at or workflow.now()
-        request = calls.PinRequest(opened_at=opened_at)
+        selection = self._input.selection
+        request = calls.PinRequest(
+            opened_at=opened_at,
+            agreement_id=selection.agreement_id if selection else DEFAULT_AGREEMENT_ID,
+        )
         if workflow.patched(LOCAL_PIN_PATCH):
             terms = await workflow.execute_local_activity(
                 calls.PIN_TERMS,
@@ -152,7 +161,7 @@ class TicketWorkflow:
                 retry_policy=calls.STORE_RETRY,
             )
         with _in_range():
-            rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now())
+            rt, notices = machine.open_ticket(ticket, terms, opened_at, workflow.now(), selection)
         self._rt = rt
         self._after_change(notices)
         return rt
@@ -193,15 +202,19 @@ class TicketWorkflow:
         if current == self._attributes:
             return
         self._attributes = current
-        workflow.upsert_search_attributes(
-            [
-                attrs.PRIORITY.value_set(rt.priority.value),
-                attrs.TIER.value_set(rt.tier.value),
-                attrs.STATUS.value_set(rt.status.value),
-                attrs.BREACHED.value_set(rt.breached),
-                attrs.CUSTOMER.value_set(rt.ticket.customer),
+        updates: list[SearchAttributeUpdate[Any]] = [
+            attrs.PRIORITY.value_set(rt.priority.value),
+            attrs.TIER.value_set(rt.tier.value),
+            attrs.STATUS.value_set(rt.status.value),
+            attrs.BREACHED.value_set(rt.breached),
+            attrs.CUSTOMER.value_set(rt.ticket.customer),
+        ]
+        if self._input.selection is not None:  # tickets from before keep their old attributes
+            updates += [
+                attrs.AGREEMENT.value_set(rt.terms.agreement_id),
+                attrs.MEASURED.value_set(rt.unmeasured is None),
             ]
-        )
+        workflow.upsert_search_attributes(updates)
 
     def _state(self) -> TicketRuntime:
         if self._rt is None:
@@ -489,7 +502,11 @@ class TicketWorkflow:
         rt = self._state()
         terms = await workflow.execute_activity(
             calls.PIN_TERMS,
-            calls.PinRequest(opened_at=rt.opened_at, version=command.agreement_version),
+            calls.PinRequest(
+                opened_at=rt.opened_at,
+                agreement_id=rt.terms.agreement_id,
+                version=command.agreement_version,
+            ),
             result_type=PinnedTerms,
             start_to_close_timeout=calls.STORE_TIMEOUT,
             retry_policy=calls.STORE_RETRY,

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import make_engine
 from activities.schema import prepare_schema
 from slaflow.settings import Settings
@@ -76,7 +76,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
     """Schema at head (upgraded unless SLAFLOW_DB_AUTO_MIGRATE=false, then a behind schema
     fails the start with what to run), then agreement version 1."""
     prepare_schema(engine, auto_migrate=settings.db_auto_migrate)
-    seed_agreement(engine, settings.agreement_file)
+    seed_agreements(engine, settings.agreement_file)
 
 
 async def startup(state: AppState) -> None:

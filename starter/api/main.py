@@ -22,6 +22,7 @@ from starter.api.metrics import RequestMetrics
 from starter.api.pages import mount_static
 from starter.api.routers import (
     agreement,
+    agreements,
     amendments,
     board,
     dashboard,
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(ticket_page.router)  # the browser's ticket page and its forms
     app.include_router(agreement.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
+    for router in (agreements.customers_router, agreements.agreements_router):
+        app.include_router(router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(health.router)
     app.include_router(login_pages.router)  # /login, /logout: browsers' sessions
     app.include_router(

@@ -25,7 +25,7 @@ from activities.agreement_store import (
     add_version,
     agreement_of,
     all_versions,
-    seed_agreement,
+    seed_agreements,
     version,
     version_in_force,
 )
@@ -117,8 +117,8 @@ def _concurrently(n: int, call: Callable[[int], T]) -> list[T]:
 
 
 def test_seed_is_version_1_from_the_file_and_idempotent(store_engine: Engine) -> None:
-    first = seed_agreement(store_engine, DEFAULT_AGREEMENT)
-    again = seed_agreement(store_engine, DEFAULT_AGREEMENT)
+    first = seed_agreements(store_engine, DEFAULT_AGREEMENT)[0]
+    again = seed_agreements(store_engine, DEFAULT_AGREEMENT)[0]
 
     assert first.number == again.number == 1
     assert first.source == f"file:{DEFAULT_AGREEMENT}"
@@ -130,14 +130,14 @@ def test_seed_is_version_1_from_the_file_and_idempotent(store_engine: Engine) ->
 
 
 def test_concurrent_seeds_store_one_version(store_engine: Engine) -> None:
-    rows = _concurrently(4, lambda _i: seed_agreement(store_engine, DEFAULT_AGREEMENT))
+    rows = _concurrently(4, lambda _i: seed_agreements(store_engine, DEFAULT_AGREEMENT)[0])
 
     assert {row.number for row in rows} == {1}
     assert _count(store_engine, AgreementVersionRow) == 1
 
 
 def test_add_version_numbers_on(store_engine: Engine) -> None:
-    seeded = seed_agreement(store_engine, DEFAULT_AGREEMENT)
+    seeded = seed_agreements(store_engine, DEFAULT_AGREEMENT)[0]
     agreement = agreement_of(seeded)
     signatures = [{"party": "customer", "signed_by": "Ada", "at": "2026-01-01T00:00:00Z"}]
     diff = [{"path": "objectives.P1.first_response.within", "old": "15m", "new": "10m"}]
@@ -171,7 +171,7 @@ def test_add_version_numbers_on(store_engine: Engine) -> None:
 
 def _three_versions(engine: Engine) -> None:
     """v1 from the epoch, v2 from 2025-01-01 00:00 +02:00 (22:00 UTC the day before), v3 2030."""
-    agreement = agreement_of(seed_agreement(engine, DEFAULT_AGREEMENT))
+    agreement = agreement_of(seed_agreements(engine, DEFAULT_AGREEMENT)[0])
     add_version(engine, agreement, effective_from=datetime(2025, 1, 1, tzinfo=CEST), source="a:2")
     add_version(engine, agreement, effective_from=datetime(2030, 1, 1, tzinfo=UTC), source="a:3")
 
@@ -212,7 +212,7 @@ def test_version_in_force_returns_the_instant_written(store_engine: Engine) -> N
 def test_no_version_in_force(store_engine: Engine) -> None:
     with pytest.raises(NoAgreementError):
         version_in_force(store_engine, datetime(2026, 1, 1, tzinfo=UTC))
-    agreement = agreement_of(seed_agreement(store_engine, DEFAULT_AGREEMENT))
+    agreement = agreement_of(seed_agreements(store_engine, DEFAULT_AGREEMENT)[0])
     with Session(store_engine) as session:  # make v1 start later: nothing is in force before it
         session.exec(select(AgreementVersionRow)).one().effective_from = datetime(
             2026, 1, 1, tzinfo=UTC

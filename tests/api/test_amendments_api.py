@@ -71,9 +71,20 @@ def _with(path: list[str], value: Any) -> dict[str, Any]:
             "signatory cora@example.com is listed twice",
         ),
         (proposal(deadline="2020-01-01T00:00:00Z"), "deadline: 2020-01-01T00:00:00+00:00 is not"),
-        (proposal(amends_version=7), "amends_version: agreement version 7 does not exist"),
+        (proposal(amends_version=7), "amends_version: agreement 'default' has no version 7"),
+        (proposal(agreement_id="nope"), "agreement_id: agreement 'nope' does not exist"),
+        (proposal(agreement_id="Bad Id"), "body.agreement_id: String should match pattern"),
     ],
-    ids=["unknown priority", "negative target", "no signatories", "twice", "past", "no version"],
+    ids=[
+        "unknown priority",
+        "negative target",
+        "no signatories",
+        "twice",
+        "past",
+        "no version",
+        "unknown agreement",
+        "odd agreement id",
+    ],
 )
 async def test_invalid_proposal_is_422_and_starts_nothing(
     api: httpx.AsyncClient, body: dict[str, Any], reason: str

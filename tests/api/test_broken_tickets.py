@@ -184,10 +184,13 @@ async def test_slack_sla_names_tickets_it_could_not_read(
     cockpit = SlackCockpit(state.settings, state.engine, temporal)
 
     async def in_force() -> Any:
+        return [make_terms().agreement]  # every agreement's version in force
+
+    async def get(_number: int, _agreement_id: str = "default") -> Any:
         return make_terms().agreement
 
     monkeypatch.setattr(cockpit.agreements, "in_force", in_force)
-    monkeypatch.setattr(cockpit.agreements, "get", lambda _: in_force())
+    monkeypatch.setattr(cockpit.agreements, "get", get)
     text = await cockpit._my_tickets("UAGE1")
     assert "could not read" in text and "T-bad" in text
 

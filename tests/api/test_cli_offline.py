@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_agreement_check_accepts_the_shipped_files() -> None:
-    for path in (DEFAULT_AGREEMENT_FILE, DEFAULT_AGREEMENT_FILE.with_name("demo.yaml")):
+    for path in (DEFAULT_AGREEMENT_FILE, DEFAULT_AGREEMENT_FILE.parent / "demo" / "default.yaml"):
         result = runner.invoke(app, ["agreement", "check", str(path)])
         assert result.exit_code == 0, result.output
         assert f"{path}: ok" in result.stdout
@@ -44,10 +45,65 @@ def test_agreement_check_names_file_and_field(tmp_path: Path) -> None:
 def test_db_init_seeds_version_one(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "init"])
     assert result.exit_code == 0, result.output
-    assert "version 1 from file:" in result.stdout
+    assert "agreements: 2 (default, nordwind-premium)" in result.stdout
     assert (tmp_path / "slaflow.db").exists()
     shown = runner.invoke(app, ["agreement", "show"])
-    assert shown.exit_code == 0 and "Agreement version 1" in shown.stdout
+    assert shown.exit_code == 0 and "Agreement default version 1" in shown.stdout
+    shown = runner.invoke(app, ["agreement", "show", "--agreement", "nordwind-premium"])
+    assert shown.exit_code == 0 and "Nordwind Logistik GmbH" in shown.stdout
+    missing = runner.invoke(app, ["agreement", "show", "--agreement", "nope"])
+    assert missing.exit_code == 1
+    assert "--agreement: agreement 'nope' has no version" in missing.stderr or (
+        "no version of agreement 'nope'" in missing.stderr
+    )
+    listed = runner.invoke(app, ["agreement", "list"])
+    assert listed.exit_code == 0
+    assert "nordwind-premium  nordwind (Nordwind Logistik GmbH)" in listed.stdout
+    customers = runner.invoke(app, ["agreement", "customers", "--json"])
+    assert json.loads(customers.stdout) == [
+        {"id": "nordwind", "name": "Nordwind Logistik GmbH", "agreements": ["nordwind-premium"]}
+    ]
+
+
+def test_agreement_check_reads_a_directory() -> None:
+    result = runner.invoke(app, ["agreement", "check", str(DEFAULT_AGREEMENT_FILE.parent / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "(agreement globex-hosting, customer globex, 1 rule(s))" in result.stdout
+    assert "(agreement default, default agreement)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("id: acme-gold", "id: Acme Gold"), "agreement.id: String should match pattern"),
+        (("id: acme\n", "id: acme corp\n"), "agreement.customer.id: String should match"),
+        (("id: acme-gold", "id: globex-hosting"), "agreement.id: 'globex-hosting' is used twice"),
+    ],
+)
+def test_agreement_check_names_file_and_field_across_files(
+    tmp_path: Path, change: tuple[str, str], field: str
+) -> None:
+    demo = DEFAULT_AGREEMENT_FILE.parent / "demo"
+    for name in ("default.yaml", "globex.yaml"):
+        (tmp_path / name).write_text((demo / name).read_text())
+    (tmp_path / "acme.yaml").write_text((demo / "acme.yaml").read_text().replace(*change, 1))
+    result = runner.invoke(app, ["agreement", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert field in result.stderr, result.stderr
+    assert str(tmp_path) in result.stderr
+
+
+def test_agreement_check_refuses_overlapping_agreements_of_one_customer(tmp_path: Path) -> None:
+    demo = DEFAULT_AGREEMENT_FILE.parent / "demo"
+    (tmp_path / "globex.yaml").write_text((demo / "globex.yaml").read_text())
+    (tmp_path / "globex2.yaml").write_text(
+        (demo / "globex.yaml").read_text().replace("id: globex-hosting", "id: globex-backup", 1)
+    )
+    result = runner.invoke(app, ["agreement", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'globex2.yaml'}: agreement.rules.0: overlaps 'globex-hosting'" in (
+        result.stderr
+    )
 
 
 def test_ticket_open_names_the_bad_options() -> None:

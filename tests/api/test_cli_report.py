@@ -83,6 +83,14 @@ def test_the_other_reports() -> None:
     assert "T3" in run("pauses", *PERIOD)
 
 
+def test_one_customers_report() -> None:
+    result = runner.invoke(app, ["report", "sla", "--customer", "nobody", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["opened"] == 0
+    grouped = runner.invoke(app, ["report", "sla", "--group-by", "agreement", "--csv"])
+    assert grouped.exit_code == 0 and "\ndefault," in grouped.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -96,6 +104,8 @@ def test_the_other_reports() -> None:
         (["escalations", "--top", "0"], "error: --top: 0 is not at least 1"),
         (["pauses", "--quick-repause", "soon"], "error: --quick-repause: 'soon' is not"),
         (["pauses", "--paused-share", "0"], "error: --paused-share: 0 is not a fraction"),
+        (["sla", "--agreement", "Bad Id"], "error: --agreement: String should match pattern"),
+        (["escalations", "--customer", "x" * 201], "error: --customer: String should have at"),
         (["sla", "--counting", "all"], "error: --counting: 'all' is not one of resolved,"),
         (["deviations", "--counting", ""], "error: --counting: '' is not one of"),
     ],

@@ -70,6 +70,15 @@ async def test_dashboard_refuses_what_it_cannot_show(api: httpx.AsyncClient) -> 
     assert bad_group.status_code == 422 and "group_by" in bad_group.json()["detail"]
     too_fast = await api.get("/dashboard", params={"refresh": 1})
     assert too_fast.status_code == 422 and "refresh" in too_fast.json()["detail"]
+    long_customer = await api.get("/dashboard", params={"customer": "x" * 201})
+    assert long_customer.status_code == 422 and "customer" in long_customer.json()["detail"]
+
+
+async def test_dashboard_of_one_customer(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/dashboard", params={"customer": "<acme>", "group_by": "agreement"})
+    assert answer.status_code == 200
+    assert 'name="customer" value="&lt;acme&gt;"' in answer.text  # escaped, kept in the form
+    assert '<option value="agreement" selected>' in answer.text
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/reports/print"])

@@ -23,7 +23,7 @@ from slaflow import ticket_machine as machine
 from slaflow.roles import Role
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
 from slaflow.settings import Settings, get_settings
-from starter.api.deps import TemporalGateway, app_state
+from starter.api.deps import TemporalGateway, app_state, prepare_database
 from starter.api.main import create_app
 from starter.cli import app as cli
 from starter.logs import configure_logging
@@ -52,9 +52,13 @@ class FakeGateway(TemporalGateway):
         return self._client
 
 
-def _app(tmp_path: Path, client: Any = None) -> Any:
+def _app(tmp_path: Path, client: Any = None, *, seeded: bool = False) -> Any:
+    """The app on fake Temporal; `seeded`: tables and agreements too (intake reads them to
+    choose the ticket's agreement)."""
     app = create_app(auth_settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
     state = app_state(app)
+    if seeded:
+        prepare_database(state.engine, state.settings)
     state.temporal = FakeGateway(state.settings, client)
     return app
 
@@ -107,7 +111,7 @@ class _Existing:
 
 async def test_duplicate_intake_tells_the_intake_role_only_that_it_exists(tmp_path: Path) -> None:
     existing = _Existing()
-    async with _client(_app(tmp_path, existing), Role.INTAKE) as intake:
+    async with _client(_app(tmp_path, existing, seeded=True), Role.INTAKE) as intake:
         answer = await intake.post("/tickets", json=GOOD)
     assert answer.status_code == 200
     assert answer.json() == {"ticket_id": "T-100", "workflow_id": "ticket-T-100", "created": False}
@@ -118,7 +122,7 @@ async def test_duplicate_intake_tells_the_intake_role_only_that_it_exists(tmp_pa
 
 async def test_duplicate_intake_shows_an_agent_the_ticket(tmp_path: Path) -> None:
     existing = _Existing()
-    async with _client(_app(tmp_path, existing), Role.AGENT) as agent:
+    async with _client(_app(tmp_path, existing, seeded=True), Role.AGENT) as agent:
         answer = await agent.post("/tickets", json=GOOD)
     assert answer.status_code == 200
     assert answer.json()["description"] == SECRET
@@ -239,7 +243,7 @@ MISSING = sorted(k.name for k in SEARCH_ATTRIBUTES if k.name != "SlaPriority")
 
 
 async def test_intake_without_search_attributes_is_503_naming_them(tmp_path: Path) -> None:
-    async with _client(_app(tmp_path, _NoAttributes())) as api:
+    async with _client(_app(tmp_path, _NoAttributes(), seeded=True)) as api:
         answer = await api.post("/tickets", json=GOOD)
     assert answer.status_code == 503
     detail = answer.json()["detail"]
@@ -262,7 +266,7 @@ class _Broken:
 
 
 async def test_an_unexpected_error_answers_json(tmp_path: Path) -> None:
-    async with _client(_app(tmp_path, _Broken())) as api:
+    async with _client(_app(tmp_path, _Broken(), seeded=True)) as api:
         answer = await api.post("/tickets", json=GOOD)
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/json"

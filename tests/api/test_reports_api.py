@@ -48,7 +48,9 @@ async def test_csv_routes_document_csv_and_json_errors(api: httpx.AsyncClient) -
     answers = paths["/reports/sla.csv"]["get"]["responses"]
     assert list(answers["200"]["content"]) == ["text/csv"]
     assert all(list(answers[code]["content"]) == ["application/json"] for code in ("401", "422"))
-    assert paths["/reports/sla"]["get"]["parameters"][0]["schema"]["anyOf"][0]["pattern"]
+    parameters = {p["name"]: p for p in paths["/reports/sla"]["get"]["parameters"]}
+    assert parameters["from"]["schema"]["anyOf"][0]["pattern"]
+    assert {"customer", "agreement"} <= set(parameters)
 
 
 def csv_rows(answer: httpx.Response) -> list[dict[str, str]]:

@@ -28,7 +28,7 @@ from starter.cli_service_levels import render
 from starter.tickets_service import TemporalUnavailable
 from tests.api_support import auth_headers, auth_settings
 from tests.factories import make_agreement
-from workflows.service_level_calls import ServiceLevelReport
+from workflows.service_level_calls import AgreementServiceLevels, ServiceLevelReport
 
 SERVICE_LEVELS = [
     {"priority": "P1", "target": "first_response", "percent": 90, "warn_when_spent": 50},
@@ -271,3 +271,12 @@ async def test_cli_table(app_and_fake: tuple[Any, OneOpenBreach, datetime]) -> N
     assert lines[3].startswith("all-resolution-week") and "55.6 % / 75 %" in lines[3]
     empty = report.model_copy(update={"statuses": []})
     assert "states no service-level objectives" in render(empty)
+    acme = AgreementServiceLevels.model_validate(
+        {**report.model_dump(), "agreement_id": "acme-gold", "agreement_name": "ACME Gold"}
+    )
+    both = render(report.model_copy(update={"agreements": [acme]})).split("\n\n")
+    assert len(both) == 2 and both[1].startswith(
+        "Service levels of agreement acme-gold version 2 (ACME Gold)"
+    )
+    no_default = report.model_copy(update={"agreement_version": 0, "agreements": [acme]})
+    assert render(no_default).startswith("Service levels of agreement acme-gold")

@@ -29,7 +29,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from slaflow.agreement_file import dump_agreement
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
@@ -160,7 +160,7 @@ def settings(
 def stack_engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.resolved_database_url)
     create_tables(engine)
-    seed_agreement(engine, settings.agreement_file)
+    seed_agreements(engine, settings.agreement_file)
     yield engine
     engine.dispose()
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from activities.tables import TicketFactRow
 from slaflow.agreement_file import dump_agreement
@@ -36,7 +36,7 @@ from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter import reports_service
 from starter.tickets_service import open_ticket, run_command
-from tests.factories import agreement_doc, make_agreement
+from tests.factories import DEFAULT_SELECTION, agreement_doc, make_agreement
 from tests.integration.conftest import BOT_TOKEN, SIGNING_SECRET, eventually
 from worker import build_worker
 
@@ -157,7 +157,7 @@ async def test_facts_written_while_the_database_is_down_arrive_when_it_returns(
         slack_signing_secret=SecretStr(SIGNING_SECRET),
         graceful_shutdown_seconds=2,
     )
-    await asyncio.to_thread(seed_agreement, proxied_engine, agreement)
+    await asyncio.to_thread(seed_agreements, proxied_engine, agreement)
     started = datetime.now(UTC)
     ids = [f"DB-{uuid.uuid4().hex[:8]}-{n}" for n in range(N_TICKETS)]
 
@@ -174,6 +174,7 @@ async def test_facts_written_while_the_database_is_down_arrive_when_it_returns(
                     channel="email",
                     requester_email="ops@outage.example",
                 ),
+                DEFAULT_SELECTION,
             )
 
         await proxy.down()

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from slaflow.tickets import TicketInput, workflow_id_for
 from standins.mailbox import Mailbox
 from starter.tickets_service import open_ticket
+from tests.factories import DEFAULT_SELECTION
 from tests.integration.conftest import eventually
 from tests.integration.test_worker_restart import WorkerLauncher
 from workflows.activity_calls import POST_SLACK
@@ -86,7 +87,7 @@ async def test_a_post_lost_with_its_worker_is_retried_after_its_heartbeat_timeou
         channel="phone",
         requester_email="ops@acme.example",
     )
-    await open_ticket(temporal, task_queue, ticket)
+    await open_ticket(temporal, task_queue, ticket, DEFAULT_SELECTION)
     handle = temporal.get_workflow_handle(workflow_id_for(ticket.ticket_id))
 
     async def posting() -> object | None:

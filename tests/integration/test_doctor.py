@@ -26,7 +26,15 @@ from starter.doctor import Finding, diagnose
 
 pytestmark = pytest.mark.integration
 
-NAMES = ["SlaCustomer", "SlaPriority", "SlaTier", "SlaStatus", "SlaBreached"]
+NAMES = [
+    "SlaCustomer",
+    "SlaPriority",
+    "SlaTier",
+    "SlaStatus",
+    "SlaBreached",
+    "SlaAgreement",
+    "SlaMeasured",
+]
 
 
 def _free_port() -> int:
@@ -205,7 +213,7 @@ async def test_missing_search_attributes_are_listed(
     assert findings["namespace"] == (True, f"namespace {namespace} exists")
     assert findings["search attributes"] == (
         False,
-        f"search attributes missing in namespace {namespace}: SlaBreached, SlaCustomer, "
-        "SlaPriority, SlaStatus, SlaTier (the README's `temporal operator search-attribute "
-        "create` registers them)",
+        f"search attributes missing in namespace {namespace}: SlaAgreement, SlaBreached, "
+        "SlaCustomer, SlaMeasured, SlaPriority, SlaStatus, SlaTier (the README's `temporal "
+        "operator search-attribute create` registers them)",
     )

@@ -25,7 +25,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from slaflow.settings import Settings
 from starter.api.main import create_app
@@ -60,7 +60,7 @@ async def isolated_api(temporal: Client, settings: Settings, tmp_path: Path) -> 
     await register_search_attributes(client, ISOLATED_NAMESPACE)
     engine = make_engine(own.resolved_database_url)
     await asyncio.to_thread(create_tables, engine)
-    await asyncio.to_thread(seed_agreement, engine, own.agreement_file)
+    await asyncio.to_thread(seed_agreements, engine, own.agreement_file)
     try:
         async with build_worker(client, own, engine):
             with serving(create_app(own)) as url:

@@ -25,6 +25,7 @@ from slaflow.tickets import TicketInput, workflow_id_for
 from slaflow.tiers import Channel, Priority
 from starter.tickets_service import open_ticket
 from tests.api_support import TOKENS
+from tests.factories import DEFAULT_SELECTION
 from tests.integration.conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -258,6 +259,7 @@ async def test_sigterm_lets_a_delivery_in_flight_finish(
                 channel=Channel.PHONE,
                 requester_email="ops@shutdown.example",
             ),
+            DEFAULT_SELECTION,
         )
 
         async def sending() -> bool:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.agreement_store import seed_agreement
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from slaflow.agreement_file import dump_agreement
 from slaflow.settings import Settings
@@ -35,7 +35,7 @@ from slaflow.tiers import Tier
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from starter.temporal_client import register_search_attributes
-from starter.tickets_service import get_ticket, open_ticket, run_command
+from starter.tickets_service import choose_agreement, get_ticket, open_ticket, run_command
 from tests.conftest import binary
 from tests.factories import agreement_doc, make_agreement
 from tests.integration.conftest import eventually
@@ -165,14 +165,14 @@ async def test_tickets_on_every_tier_continue_after_the_server_restarts(
     )
     engine = make_engine(settings.resolved_database_url)
     create_tables(engine)
-    seed_agreement(engine, settings.agreement_file)
+    seed_agreements(engine, settings.agreement_file)
     client = await Client.connect(server.address, data_converter=pydantic_data_converter)
     await register_search_attributes(client, "default")
 
     async with build_worker(client, settings, engine):
         tickets = [_ticket(n) for n in range(4)]
         for n, ticket in enumerate(tickets):
-            await open_ticket(client, settings.task_queue, ticket)
+            await open_ticket(client, settings.task_queue, ticket, choose_agreement(engine, ticket))
             for rung in range(n):
                 await run_command(
                     client, ticket.ticket_id, Escalate(actor="lead1", reason=f"rung {rung}")

@@ -35,7 +35,7 @@ from starter.api.main import create_app
 from starter.cli import app as cli_app
 from starter.service_level_schedule import ensure_service_level_schedule
 from starter.tickets_service import open_ticket
-from tests.factories import agreement_doc, make_agreement
+from tests.factories import DEFAULT_SELECTION, agreement_doc, make_agreement
 from tests.integration.conftest import BOT_TOKEN, SIGNING_SECRET, eventually
 from worker import run_worker
 from workflows.service_level_calls import WatchResult, schedule_id_for
@@ -184,7 +184,7 @@ async def test_the_worker_schedules_the_watch_which_warns_management_once(
         channel=Channel.PHONE,
         requester_email="ops@acme.example",
     )
-    await open_ticket(temporal, task_queue, ticket)
+    await open_ticket(temporal, task_queue, ticket, DEFAULT_SELECTION)
     breaches = VisibilityBreaches(temporal)
     try:
 

@@ -62,7 +62,7 @@ from slaflow.tiers import Tier
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin, StoredMessage
 from starter.tickets_service import open_ticket
-from tests.factories import agreement_doc, make_agreement
+from tests.factories import DEFAULT_SELECTION, agreement_doc, make_agreement
 
 pytestmark = pytest.mark.integration
 
@@ -559,6 +559,7 @@ async def test_sigkilled_worker_loses_no_escalation_and_sends_none_twice(
                     requester_email="buyer@acme.example",
                     opened_at=opened_at,
                 ),
+                DEFAULT_SELECTION,
             )
             for ticket_id in ticket_ids
         )

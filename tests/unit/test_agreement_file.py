@@ -22,7 +22,7 @@ from slaflow.calendars import ALWAYS_OPEN
 from slaflow.tiers import TIER_ORDER, Priority
 
 AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
-SHIPPED = [AGREEMENTS / "default.yaml", AGREEMENTS / "demo.yaml"]
+SHIPPED = [AGREEMENTS / "default.yaml", AGREEMENTS / "demo" / "default.yaml"]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_default_agreement_has_the_documented_targets() -> None:
 
 
 def test_demo_agreement_runs_in_seconds_around_the_clock() -> None:
-    agreement = load_agreement(AGREEMENTS / "demo.yaml")
+    agreement = load_agreement(AGREEMENTS / "demo" / "default.yaml")
     assert agreement.calendar_names() == {ALWAYS_OPEN}
     assert agreement.objective(Priority.P1).first_response.within == timedelta(seconds=60)
     assert all(p.ack_window <= timedelta(seconds=30) for p in agreement.escalation.tiers)
@@ -243,7 +243,7 @@ def test_error_is_a_value_error_with_problems(tmp_path: Path, default_data: dict
 
 
 def test_agreement_model_is_what_load_returns() -> None:
-    assert isinstance(load_agreement(AGREEMENTS / "demo.yaml"), Agreement)
+    assert isinstance(load_agreement(AGREEMENTS / "demo" / "default.yaml"), Agreement)
 
 
 def test_a_field_error_names_the_line_it_is_written_on(

@@ -1,5 +1,6 @@
-"""The agreement in force and its versions, read from the database (sync routes: SQLAlchemy
-blocks, so FastAPI runs them on its thread pool)."""
+"""The default agreement in force and its versions, read from the database (sync routes:
+SQLAlchemy blocks, so FastAPI runs them on its thread pool). These are the routes of the single
+agreement slaflow once held; every agreement is under /agreements (routers/agreements.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from starter.api.errors import responses
 router = APIRouter(prefix="/agreement", tags=["agreement"])
 
 
+POINTER = "; every customer's agreement: GET /agreements and /agreements/{id}"
+
+
 class VersionSummary(BaseModel):
+    agreement_id: str
     number: int
     effective_from: AwareDatetime
     created_at: AwareDatetime
@@ -33,6 +38,7 @@ class AgreementVersion(VersionSummary):
 
 def _summary(row: AgreementVersionRow) -> VersionSummary:
     return VersionSummary(
+        agreement_id=row.agreement_id,
         number=row.number,
         effective_from=row.effective_from,
         created_at=row.created_at,
@@ -50,17 +56,21 @@ def _full(row: AgreementVersionRow) -> AgreementVersion:
 @router.get(
     "",
     response_model=AgreementVersion,
-    summary="The agreement version in force now",
+    summary="The default agreement's version in force now",
     responses=responses(404),
 )
 def in_force(engine: EngineDep) -> AgreementVersion:
     try:
         return _full(store.version_in_force(engine, datetime.now(UTC)))
     except store.NoAgreementError as exc:
-        raise HTTPException(404, detail=str(exc)) from exc
+        raise HTTPException(404, detail=str(exc) + POINTER) from exc
 
 
-@router.get("/versions", response_model=list[VersionSummary], summary="Every version, oldest first")
+@router.get(
+    "/versions",
+    response_model=list[VersionSummary],
+    summary="Every version of the default agreement, oldest first",
+)
 def versions(engine: EngineDep) -> list[VersionSummary]:
     return [_summary(row) for row in store.all_versions(engine)]
 
@@ -77,4 +87,4 @@ def one_version(
     try:
         return _full(store.version(engine, number))
     except store.NoAgreementError as exc:
-        raise HTTPException(404, detail=str(exc)) from exc
+        raise HTTPException(404, detail=str(exc) + POINTER) from exc

@@ -42,6 +42,9 @@ async def dashboard(
     refresh: Annotated[
         int, Query(ge=5, le=3600, description="Seconds between refreshes.")
     ] = DEFAULT_REFRESH_SECONDS,
+    customer: Annotated[
+        str, Query(max_length=200, description="Only this customer's tickets; empty: all.")
+    ] = "",
 ) -> HTMLResponse:
     """The live board, compliance per group against the objective, MTTA/MTTR trends, the
     escalation funnel, deviations and service-level budgets, for the period chosen."""
@@ -59,6 +62,7 @@ async def dashboard(
             "group_by": group_by.value,
             "groups": [g.value for g in GroupBy],
             "refresh_seconds": refresh,
+            "customer": customer,
         },
         headers=PAGE_HEADERS,
     )

@@ -14,14 +14,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
 
+from activities import agreement_store
 from slaflow.reports import Counting, GroupBy
 from starter import reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses
 from starter.api.pages import PAGE_HEADERS, templates
-from starter.api.routers.reports import From, To
-from starter.reports_service import ReportError
+from starter.api.routers.reports import From, ScopeQuery, To
+from starter.reports_service import ReportError, Scope
 
 router = APIRouter(tags=["reports"])
 
@@ -44,6 +46,17 @@ COUNTING = Counting.COMPLETED_OR_BREACHED
 """The page shows what the dashboard shows: open breaches count."""
 
 
+def _scope_label(engine: Engine, scope: Scope) -> str:
+    """Whose report it is, as the stakeholder reads it: "ACME Corp (acme)", "agreement x"."""
+    parts = []
+    if scope.customer is not None:
+        known = agreement_store.customer(engine, scope.customer)
+        parts.append(f"{known.name} ({known.id})" if known else scope.customer)
+    if scope.agreement is not None:
+        parts.append(f"agreement {scope.agreement}")
+    return ", ".join(parts) or "all customers"
+
+
 @router.get(
     "/reports/print",
     response_class=HTMLResponse,
@@ -54,6 +67,7 @@ def print_report(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: Annotated[
@@ -65,6 +79,7 @@ def print_report(
             reports_service.parse_moment("from", start),
             reports_service.parse_moment("to", end),
             days=settings.report_days,
+            scope=scope,
         )
         by_priority = reports_service.sla(engine, span, GroupBy.PRIORITY, COUNTING)
         by_group = (
@@ -87,6 +102,8 @@ def print_report(
         "report_print.html",
         {
             "period": period_label(span.start, span.end),
+            "scope": _scope_label(engine, scope),
+            "customer": scope.customer,
             "start": span.start,
             "end": span.end,
             "generated": datetime.now(UTC),

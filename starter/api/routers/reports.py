@@ -20,7 +20,7 @@ from slaflow.reports import Counting, GroupBy
 from starter import report_formats, reports_service
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses, responses
-from starter.reports_service import Period, ReportError
+from starter.reports_service import Period, ReportError, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 R = TypeVar("R")
@@ -45,6 +45,8 @@ To = Annotated[
     ),
 ]
 GroupByQuery = Annotated[GroupBy, Query(description="How to group the tickets.")]
+ScopeQuery = Annotated[Scope, Query()]
+"""`customer` and `agreement`: only that customer's or agreement's tickets."""
 CountingQuery = Annotated[
     Counting,
     Query(
@@ -84,12 +86,13 @@ def _run(compute: Callable[[], R]) -> R:
         raise HTTPException(422, detail=exc.message) from exc
 
 
-def _span(start: str | None, end: str | None, days: int) -> Period:
+def _span(start: str | None, end: str | None, days: int, scope: Scope) -> Period:
     return _run(
         lambda: reports_service.period(
             reports_service.parse_moment("from", start),
             reports_service.parse_moment("to", end),
             days=days,
+            scope=scope,
         )
     )
 
@@ -104,12 +107,13 @@ def _csv(report: report_formats.Report, name: str) -> CsvResponse:
 def _sla(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     group_by: GroupByQuery,
     counting: CountingQuery,
 ) -> reports.SlaReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     return reports_service.sla(engine, span, group_by, counting)
 
 
@@ -122,13 +126,14 @@ def _sla(
 def sla(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     counting: CountingQuery = Counting.RESOLVED,
 ) -> reports.SlaReport:
     """Per group of the tickets opened in [from, to), and for all of them (`totals`)."""
-    return _sla(engine, settings, start, end, group_by, counting)
+    return _sla(engine, settings, scope, start, end, group_by, counting)
 
 
 @router.get(
@@ -140,24 +145,26 @@ def sla(
 def sla_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    report = _sla(engine, settings, start, end, group_by, counting)
+    report = _sla(engine, settings, scope, start, end, group_by, counting)
     return _csv(report, f"sla-by-{group_by.value}")
 
 
 def _trends(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     group_by: TrendGroupBy,
     counting: CountingQuery,
 ) -> reports.TrendsReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     return _run(lambda: reports_service.trends(engine, span, group_by, counting))
 
 
@@ -170,6 +177,7 @@ def _trends(
 def trends(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
@@ -177,7 +185,7 @@ def trends(
 ) -> reports.TrendsReport:
     """Whole ISO weeks (Monday 00:00 UTC) overlapping [from, to), each counting the tickets
     opened in it."""
-    return _trends(engine, settings, start, end, group_by, counting)
+    return _trends(engine, settings, scope, start, end, group_by, counting)
 
 
 @router.get(
@@ -189,12 +197,13 @@ def trends(
 def trends_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: TrendGroupBy = None,
     counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    return _csv(_trends(engine, settings, start, end, group_by, counting), "trends")
+    return _csv(_trends(engine, settings, scope, start, end, group_by, counting), "trends")
 
 
 Threshold = Annotated[
@@ -211,13 +220,14 @@ Threshold = Annotated[
 def _deviations(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     group_by: GroupByQuery,
     threshold: Threshold,
     counting: CountingQuery,
 ) -> reports.DeviationsReport:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     drop = settings.report_deviation_drop if threshold is None else threshold
     return reports_service.deviations(engine, span, group_by, drop, counting)
 
@@ -231,6 +241,7 @@ def _deviations(
 def deviations(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
@@ -239,7 +250,7 @@ def deviations(
 ) -> reports.DeviationsReport:
     """Compared with the period of the same length just before `from`; each deviation lists
     the tickets that breached the target."""
-    return _deviations(engine, settings, start, end, group_by, threshold, counting)
+    return _deviations(engine, settings, scope, start, end, group_by, threshold, counting)
 
 
 @router.get(
@@ -251,13 +262,14 @@ def deviations(
 def deviations_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     group_by: GroupByQuery = GroupBy.PRIORITY,
     threshold: Threshold = None,
     counting: CountingQuery = Counting.RESOLVED,
 ) -> CsvResponse:
-    report = _deviations(engine, settings, start, end, group_by, threshold, counting)
+    report = _deviations(engine, settings, scope, start, end, group_by, threshold, counting)
     return _csv(report, "deviations")
 
 
@@ -265,9 +277,9 @@ Top = Annotated[int, Query(ge=1, le=1000, description="Most escalated customers 
 
 
 def _escalations(
-    engine: EngineDep, settings: SettingsDep, start: From, end: To, top: Top
+    engine: EngineDep, settings: SettingsDep, scope: Scope, start: From, end: To, top: Top
 ) -> reports.EscalationReport:
-    return reports_service.escalations(engine, _span(start, end, settings.report_days), top)
+    return reports_service.escalations(engine, _span(start, end, settings.report_days, scope), top)
 
 
 @router.get(
@@ -277,9 +289,14 @@ def _escalations(
     responses=responses(401, 403, 422),
 )
 def escalations(
-    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: ScopeQuery,
+    start: From = None,
+    end: To = None,
+    top: Top = 10,
 ) -> reports.EscalationReport:
-    return _escalations(engine, settings, start, end, top)
+    return _escalations(engine, settings, scope, start, end, top)
 
 
 @router.get(
@@ -289,9 +306,14 @@ def escalations(
     responses=CSV,
 )
 def escalations_csv(
-    engine: EngineDep, settings: SettingsDep, start: From = None, end: To = None, top: Top = 10
+    engine: EngineDep,
+    settings: SettingsDep,
+    scope: ScopeQuery,
+    start: From = None,
+    end: To = None,
+    top: Top = 10,
 ) -> CsvResponse:
-    return _csv(_escalations(engine, settings, start, end, top), "escalations")
+    return _csv(_escalations(engine, settings, scope, start, end, top), "escalations")
 
 
 QuickMinutes = Annotated[
@@ -317,12 +339,13 @@ Share = Annotated[
 def _pauses(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: Scope,
     start: From,
     end: To,
     quick_repause_minutes: QuickMinutes,
     paused_share: Share,
 ) -> reports.PauseAudit:
-    span = _span(start, end, settings.report_days)
+    span = _span(start, end, settings.report_days, scope)
     quick = (
         settings.report_quick_repause
         if quick_repause_minutes is None
@@ -341,12 +364,13 @@ def _pauses(
 def pauses(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     quick_repause_minutes: QuickMinutes = None,
     paused_share: Share = None,
 ) -> reports.PauseAudit:
-    return _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+    return _pauses(engine, settings, scope, start, end, quick_repause_minutes, paused_share)
 
 
 @router.get(
@@ -358,10 +382,11 @@ def pauses(
 def pauses_csv(
     engine: EngineDep,
     settings: SettingsDep,
+    scope: ScopeQuery,
     start: From = None,
     end: To = None,
     quick_repause_minutes: QuickMinutes = None,
     paused_share: Share = None,
 ) -> CsvResponse:
-    report = _pauses(engine, settings, start, end, quick_repause_minutes, paused_share)
+    report = _pauses(engine, settings, scope, start, end, quick_repause_minutes, paused_share)
     return _csv(report, "pauses")

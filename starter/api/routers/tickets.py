@@ -7,6 +7,7 @@ shows each body; a catch-all after them answers 422 for a name that is not a com
 # No `from __future__ import annotations`: the command routes are built in a loop and FastAPI
 # must see each one's real body model in its annotations.
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -25,7 +26,7 @@ from slaflow.tickets import (
 )
 from starter import tickets_service as service
 from starter.api.auth import requires, wants_html
-from starter.api.deps import SettingsDep, TemporalDep
+from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
 from starter.api.routers.ticket_page import ticket_page
@@ -57,18 +58,21 @@ async def open_ticket(
     ticket: TicketInput,
     temporal: TemporalDep,
     settings: SettingsDep,
+    engine: EngineDep,
     request: Request,
     response: Response,
 ) -> Any:
-    """Start the ticket's workflow; a repeated intake answers 200 with the existing ticket
-    (its state only to a caller who may read tickets)."""
+    """Start the ticket's workflow under the agreement its customer, service, channel and tags
+    select (422 naming the customer if none does); a repeated intake answers 200 with the
+    existing ticket (its state only to a caller who may read tickets)."""
     ticket = service.with_opening(ticket)  # refused before Temporal is asked
+    selection = await asyncio.to_thread(service.choose_agreement, engine, ticket)
     client = await temporal.client()
     location = f"/tickets/{ticket.ticket_id}"
     if _may_read_tickets(request):
-        opened = await service.open_ticket(client, settings.task_queue, ticket)
+        opened = await service.open_ticket(client, settings.task_queue, ticket, selection)
     else:
-        view = await service.open_new_ticket(client, settings.task_queue, ticket)
+        view = await service.open_new_ticket(client, settings.task_queue, ticket, selection)
         if view is None:
             known = service.KnownTicket(
                 ticket_id=ticket.ticket_id, workflow_id=workflow_id_for(ticket.ticket_id)

@@ -110,6 +110,7 @@
       from: `${first}T00:00:00Z`,
       to: next.toISOString().replace(".000Z", "Z"),
       group_by: data.get("group_by"),
+      customer: (data.get("customer") || "").trim(),
       firstDay: first,
       lastDay: last,
     };
@@ -535,11 +536,12 @@
     const seq = ++state.seq;
     const f = filters();
     const trendGroup = FEW_GROUPS.has(f.group_by) ? f.group_by : null;
-    const period = { from: f.from, to: f.to };
+    const scope = { customer: f.customer };
+    const period = { from: f.from, to: f.to, ...scope };
     const print = $("#print-link");
-    print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by })}`;
+    print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by, customer: f.customer })}`;
     await Promise.all([
-      load("board", seq, getJSON("/board"), renderBoard),
+      load("board", seq, getJSON("/board", scope), renderBoard),
       load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by, counting: COUNTING }), (r) => renderSla(r, f)),
       load("trends", seq, getJSON("/reports/trends", { ...period, group_by: trendGroup, counting: COUNTING }), (r) => {
         renderTrend("chart-mtta", r, "mtta");
@@ -579,6 +581,7 @@
     }
     state.errors.filters = null;
     const query = new URLSearchParams({ from: f.firstDay, to: f.lastDay, group_by: f.group_by, refresh: refreshEvery / 1000 });
+    if (f.customer) query.set("customer", f.customer);
     history.replaceState(null, "", `${window.location.pathname}?${query}`);
     refresh();
   });
