@@ -13,6 +13,8 @@ from sqlalchemy import Engine, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from activities.people_store import seed_people
+from activities.people_tables import MembershipRow
 from activities.tables import AgreementRow, AgreementVersionRow, CustomerRow
 from slaflow.agreement import Agreement
 from slaflow.agreement_file import AgreementFile, load_agreement_set
@@ -42,7 +44,21 @@ def seed_agreements(engine: Engine, path: Path) -> list[AgreementVersionRow]:
     explicitly, so exactly one succeeds and the others read its row.
     """
     files = load_agreement_set(path)
-    return [seed_file(engine, f) for f in files]
+    rows = [seed_file(engine, f) for f in files]
+    for file in files:
+        seed_people_once(engine, file.header.id, file.agreement)
+    return rows
+
+
+def seed_people_once(engine: Engine, agreement_id: str, agreement: Agreement) -> None:
+    """The people an agreement file names, while nobody works on that agreement yet: once the
+    directory has people for it, it is managed there (a revoked role stays revoked)."""
+    with Session(engine) as session:
+        staffed = session.exec(
+            select(MembershipRow.id).where(MembershipRow.agreement_id == agreement_id)
+        ).first()
+    if staffed is None:
+        seed_people(engine, agreement_id, agreement, datetime.now(UTC))
 
 
 def seed_file(engine: Engine, file: AgreementFile) -> AgreementVersionRow:

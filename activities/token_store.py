@@ -39,11 +39,15 @@ class CreatedToken:
     """The plaintext: shown once, never stored."""
 
 
-def create_token(engine: Engine, name: str, role: Role, now: datetime) -> CreatedToken:
+def create_token(
+    engine: Engine, name: str, role: Role, now: datetime, person_id: int | None = None
+) -> CreatedToken:
+    """A token for a person (`person_id`), or for an integration named `name`."""
     token = new_token()
     row = ApiTokenRow(
         name=name,
         role=role.value,
+        person_id=person_id,
         digest=token_digest(token),
         hint=token_hint(token),
         created_at=now,
@@ -99,6 +103,14 @@ def role_of_digest(
     engine: Engine, digest: str, now: datetime, *, touch_every: timedelta = TOUCH_EVERY
 ) -> Role | None:
     """The role of the unrevoked token with this digest, or None; notes when it was used."""
+    row = token_of_digest(engine, digest, now, touch_every=touch_every)
+    return None if row is None else Role(row.role)
+
+
+def token_of_digest(
+    engine: Engine, digest: str, now: datetime, *, touch_every: timedelta = TOUCH_EVERY
+) -> ApiTokenRow | None:
+    """The unrevoked token with this digest, or None; notes when it was used."""
     with Session(engine) as session:
         row = session.exec(
             select(ApiTokenRow).where(
@@ -112,7 +124,9 @@ def role_of_digest(
                 update(ApiTokenRow).where(col(ApiTokenRow.id) == row.id).values(last_used_at=now)
             )
             session.commit()
-        return Role(row.role)
+            session.refresh(row)
+        session.expunge(row)
+        return row
 
 
 def name_of_digest(engine: Engine, digest: str) -> str | None:

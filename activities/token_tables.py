@@ -21,6 +21,12 @@ class ApiTokenRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True, index=True, description="Who or what uses it.")
     role: str = Field(max_length=20, description="intake, agent, manager or admin.")
+    person_id: int | None = Field(
+        default=None,
+        foreign_key="people.id",
+        index=True,
+        description="The person it acts as; none: an integration named by `name`.",
+    )
     digest: str = Field(max_length=64, unique=True, index=True, description="SHA-256, hex.")
     hint: str = Field(max_length=16, description="The token's first characters, for listings.")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

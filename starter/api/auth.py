@@ -21,11 +21,12 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from slaflow.people import Actor
 from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
 from starter.api.errors import responses
 from starter.api.sessions import SESSION_COOKIE, cross_origin_refusal
-from starter.api.token_resolver import TokenStoreUnavailable
+from starter.api.token_resolver import Principal, TokenStoreUnavailable
 
 AUTH_ERRORS = responses(401, 403)
 LOGIN_PATH = "/login"
@@ -39,16 +40,23 @@ _bearer = HTTPBearer(
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _resolved(lookup: Awaitable[Role | None]) -> Role | None:
+async def _resolved(lookup: Awaitable[Principal | None]) -> Principal | None:
     try:
         return await lookup
     except TokenStoreUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
 
 
+async def token_principal(request: Request, token: str) -> Principal | None:
+    """Whose a presented token is, or None if it is unknown or revoked."""
+    tokens = app_state(request.app).tokens
+    return await _resolved(tokens.principal_of_digest(token_digest(token)))
+
+
 async def token_role(request: Request, token: str) -> Role | None:
     """The role of a presented token, or None if it is unknown or revoked."""
-    return await _resolved(app_state(request.app).tokens.role_of_token(token))
+    principal = await token_principal(request, token)
+    return None if principal is None else principal.role
 
 
 def credential_digest(request: Request) -> str | None:
@@ -62,16 +70,43 @@ def credential_digest(request: Request) -> str | None:
 
 
 async def credential_name(request: Request) -> str:
-    """Who is acting, from the credential (never from the request body): the token's name."""
-    digest = credential_digest(request)
-    name = await app_state(request.app).tokens.name_of_digest(digest) if digest else None
-    if name is None:  # the gate let it through, so it was revoked a moment ago
+    """Who is acting, from the credential (never from the request body)."""
+    return (await current_actor(request)).display
+
+
+async def current_actor(request: Request) -> Actor:
+    """The actor the request's credential stands for: its person, else its integration."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        digest = credential_digest(request)
+        tokens = app_state(request.app).tokens
+        principal = await _resolved(tokens.principal_of_digest(digest)) if digest else None
+    if principal is None:  # the gate let it through, so it was revoked a moment ago
         raise _missing(request)
-    return name
+    return actor_of(principal, by_cookie=not _is_bearer(request))
 
 
-async def session_role(request: Request) -> Role | None:
-    """The role of the browser's login session, or None without a valid, unrevoked one."""
+def actor_of(principal: Principal, *, by_cookie: bool) -> Actor:
+    method = "session" if by_cookie else "token"
+    person = principal.person
+    if person is None:
+        return Actor(name=principal.name, method=method, credential=principal.name)
+    return Actor(
+        name=person.name,
+        method=method,
+        credential=principal.name,
+        person_id=person.id,
+        email=person.email,
+    )
+
+
+def _is_bearer(request: Request) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+async def session_principal(request: Request) -> Principal | None:
+    """Whose the browser's login session is, or None without a valid, unrevoked one."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
@@ -79,7 +114,13 @@ async def session_role(request: Request) -> Role | None:
     digest = state.sessions.digest_of(cookie)
     if digest is None:
         return None
-    return await _resolved(state.tokens.role_of_digest(digest))
+    return await _resolved(state.tokens.principal_of_digest(digest))
+
+
+async def session_role(request: Request) -> Role | None:
+    """The role of the browser's login session, or None without a valid, unrevoked one."""
+    principal = await session_principal(request)
+    return None if principal is None else principal.role
 
 
 def wants_html(request: Request) -> bool:
@@ -131,20 +172,21 @@ class RoleGate:
         required = self.required
         by_cookie = credentials is None
         if credentials is not None:
-            role = await token_role(request, credentials.credentials)
-            if role is None:
+            principal = await token_principal(request, credentials.credentials)
+            if principal is None:
                 raise HTTPException(
                     status.HTTP_401_UNAUTHORIZED,
                     detail="header.Authorization: unknown or revoked token",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
         else:
-            role = await session_role(request)
-            if role is None:
+            principal = await session_principal(request)
+            if principal is None:
                 raise login_redirect(request) if wants_html(request) else _missing(request)
             refusal = cross_origin_refusal(request, app_state(request.app).settings)
             if refusal is not None:
                 raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+        role = principal.role
         if not role.includes(required):
             if by_cookie and wants_html(request):
                 raise login_redirect(request, need=required)
@@ -153,6 +195,7 @@ class RoleGate:
                 detail=f"this needs the {required.value} role; the token's role is {role.value}",
             )
         request.state.role = role
+        request.state.principal = principal
         return role
 
 

@@ -126,7 +126,7 @@ async def open_board_tickets(url: str) -> list[str]:
             )
             assert answer.status_code == 201, answer.text
             ids.append(ticket_id)
-        acked = await api.post(f"/tickets/{ids[3]}/acknowledge", json={"actor": "agent-1"})
+        acked = await api.post(f"/tickets/{ids[3]}/acknowledge", json={})
         assert acked.status_code == 200, acked.text
     return ids
 

@@ -3,9 +3,9 @@
 `GET /tickets/{id}` answers a browser (Accept: text/html) with this page instead of JSON: the
 clocks with the time left, who is paged, the actions the caller's role allows, the history.
 Each action is a form posting to `POST /tickets/{id}/actions/{action}`, which runs the same
-command service as the JSON API, with the actor taken from the credential (the token's name),
-then sends the browser back to the page (303) saying what happened. Cookie-authenticated
-posts must come from this site's pages (the role gate's origin check), as the login's do.
+command service as the JSON API, with the actor taken from the credential (its person, else
+the token's name), then sends the browser back to the page (303) saying what happened.
+Cookie-authenticated posts must come from this site's pages (the role gate's origin check).
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from slaflow.durations import format_duration
 from slaflow.roles import Role
 from slaflow.ticket_actions import ACTIONS, available_actions, first_response_note
-from slaflow.tickets import COMMANDS, TICKET_ID_PATTERN, Command, TargetView, TicketView
+from slaflow.tickets import TICKET_ID_PATTERN, TargetView, TicketView
 from slaflow.time_left import describe_time_left
 from starter import tickets_service as service
+from starter.acting import ActingRefused
 from starter.api.auth import credential_name, requires
 from starter.api.deps import app_state
 from starter.api.pages import PAGE_HEADERS, templates
+from starter.api.ticket_commands import act
+from starter.command_bodies import BODIES, CommandBody
 
 router = APIRouter(prefix="/tickets", include_in_schema=False)
 
@@ -169,11 +172,12 @@ def _form_problem(error: ValidationError) -> str:
     return f"form.{field}: {first['msg']}"
 
 
-def _command(action: str, actor: str, form: FormData) -> Command:
+def _body(action: str, form: FormData) -> CommandBody:
+    """The action's body from the form; the actor is never read from it."""
     fields = {k: v for k, v in form.items() if k in FORM_FIELDS and isinstance(v, str)}
-    model = COMMANDS[action]
+    model = BODIES[action]
     wanted = {k: v.strip() for k, v in fields.items() if k in model.model_fields}
-    return model.model_validate({"actor": actor, **wanted})
+    return model.model_validate(wanted)
 
 
 @router.post("/{ticket_id}/actions/{action}", dependencies=requires(Role.AGENT))
@@ -187,18 +191,18 @@ async def run_action(request: Request, ticket_id: TicketId, action: str) -> Resp
             error=f"path.action: unknown action {action!r}; valid: {', '.join(ACTIONS)}",
             status_code=status.HTTP_404_NOT_FOUND,
         )
-    actor = await credential_name(request)
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-        command = _command(action, actor, form)
+        body = _body(action, form)
     except ValidationError as exc:
         return await ticket_page(request, ticket_id, error=_form_problem(exc), status_code=422)
     except StarletteHTTPException as exc:  # a form starlette cannot parse (too many fields)
         return await ticket_page(request, ticket_id, error=f"form: {exc.detail}", status_code=400)
+    state = app_state(request.app)
     try:
-        await service.run_command(
-            await app_state(request.app).temporal.client(), ticket_id, command
-        )
+        await act(request, state.engine, await state.temporal.client(), ticket_id, action, body)
+    except ActingRefused as exc:
+        return await ticket_page(request, ticket_id, error=str(exc), status_code=403)
     except service.TicketError as exc:
         return await ticket_page(request, ticket_id, error=exc.message, status_code=exc.http_status)
     return RedirectResponse(

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from activities import audit_store
 from slaflow.roles import Role
 from slaflow.tickets import (
     COMMANDS,
@@ -25,11 +26,15 @@ from slaflow.tickets import (
     workflow_id_for,
 )
 from starter import tickets_service as service
+from starter.acting import ActingRefused
 from starter.api.auth import requires, wants_html
 from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
 from starter.api.routers.ticket_page import ticket_page
+from starter.api.ticket_commands import act
+from starter.audit import AuditEntry, audit_csv, entries
+from starter.command_bodies import BODIES
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -139,8 +144,19 @@ async def explain_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketEx
 
 
 def _add_command_route(name: str, model: type[Command]) -> None:
-    async def run(ticket_id: TicketId, command: model, temporal: TemporalDep) -> TicketView:  # type: ignore[valid-type]
-        return await service.run_command(await temporal.client(), ticket_id, command)
+    body_model = BODIES[name]
+
+    async def run(
+        ticket_id: TicketId,
+        body: body_model,  # type: ignore[valid-type]
+        temporal: TemporalDep,
+        engine: EngineDep,
+        request: Request,
+    ) -> TicketView:
+        try:
+            return await act(request, engine, await temporal.client(), ticket_id, name, body)
+        except ActingRefused as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
 
     run.__name__ = f"command_{name}"
     router.add_api_route(
@@ -154,6 +170,28 @@ def _add_command_route(name: str, model: type[Command]) -> None:
         or f"Runs `{name}` as a workflow update; the ticket may refuse it (409).",
         responses=responses(400, 401, 403, 404, 409, 422, 503, 504),
     )
+
+
+@router.get(
+    "/{ticket_id}/audit",
+    response_model=list[AuditEntry],
+    summary="Who did what to a ticket, accepted or refused (kept in the database)",
+    dependencies=requires(Role.AGENT),
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv."},
+        **responses(401, 403, 422, 503),
+    },
+)
+async def ticket_audit(
+    ticket_id: TicketId,
+    engine: EngineDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Readable after the workflow's history is gone."""
+    rows = entries(await asyncio.to_thread(audit_store.trail, engine, "ticket", ticket_id))
+    if format == "csv":
+        return PlainTextResponse(audit_csv(rows), media_type="text/csv")
+    return rows
 
 
 for _name, _model in COMMANDS.items():

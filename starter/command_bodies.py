@@ -1,0 +1,63 @@
+"""What a caller sends for a ticket command: the command without its actor.
+
+The workflow's `Command` models carry `actor` (saved histories hold it), but no caller names
+it: the API and the CLI fill it from the credential. A body naming `actor` is refused with a
+message saying so; an integration's token may name the person it acts for in `on_behalf_of`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from slaflow.tickets import COMMANDS, Command
+
+ACTOR_REFUSAL = (
+    "actor: not accepted any more; who acts comes from your credential (a person's token or "
+    "login acts as that person; an integration's token may send on_behalf_of: an email or "
+    "person id)"
+)
+
+
+class CommandBody(BaseModel):
+    """Shared by every command's body: the refusal of `actor`, and `on_behalf_of`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_behalf_of: str | None = Field(
+        None,
+        min_length=1,
+        max_length=254,
+        description="Integration tokens only: the email or person id of the person of the "
+        "ticket's agreement this command is for; the history says 'Name via integration'.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "actor" in data:
+            raise ValueError(ACTOR_REFUSAL)
+        return data
+
+    def command(self, model: type[Command], actor: str) -> Command:
+        fields = self.model_dump(exclude={"on_behalf_of"})
+        return model.model_validate({**fields, "actor": actor})
+
+
+@cache
+def body_of(model: type[Command]) -> type[CommandBody]:
+    """`model`'s fields but `actor`, on top of `CommandBody`."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in model.model_fields.items()
+        if name != "actor"
+    }
+    body: type[CommandBody] = create_model(
+        f"{model.__name__}Body", __base__=CommandBody, __doc__=model.__doc__, **fields
+    )
+    return body
+
+
+BODIES: dict[str, type[CommandBody]] = {name: body_of(model) for name, model in COMMANDS.items()}
