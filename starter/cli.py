@@ -47,7 +47,7 @@ from slaflow.tickets import (
     TicketView,
 )
 from slaflow.tiers import Channel, Priority, Tier
-from starter import cli_db, cli_doctor, cli_report, cli_token
+from starter import cli_db, cli_doctor, cli_person, cli_report, cli_token
 from starter import tickets_service as service
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(mail_app, name="mail")
 app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_token.app, name="token")
+app.add_typer(cli_person.app, name="person")
 app.command("doctor")(cli_doctor.doctor)
 app.command("service-levels")(cli_service_levels.service_levels)
 app.add_typer(cli_report.app, name="report")

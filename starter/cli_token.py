@@ -58,12 +58,16 @@ def _on_database(engine: Engine, operation: Callable[[], T]) -> T:
     """Run `operation`; a database failure or a refusal becomes one line on stderr."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from activities.people_store import PeopleStoreError
     from activities.token_store import TokenStoreError
+    from slaflow.people import PeopleInputError
 
     try:
         return operation()
-    except TokenStoreError as exc:
+    except (TokenStoreError, PeopleStoreError) as exc:
         _fail(str(exc))
+    except PeopleInputError as exc:
+        _fail(f"--{exc.field}: {exc}")
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _fail(f"database {engine.url.render_as_string(hide_password=True)}: {reason}")
@@ -81,6 +85,7 @@ def _public(row: ApiTokenRow) -> dict[str, object]:
         "id": row.id,
         "name": row.name,
         "role": row.role,
+        "person_id": row.person_id,
         "hint": row.hint,
         "created_at": _when(row.created_at),
         "last_used_at": _when(row.last_used_at) if row.last_used_at else None,
@@ -92,8 +97,17 @@ def _public(row: ApiTokenRow) -> dict[str, object]:
 def create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses it, e.g. helpdesk-intake.")],
     role: Annotated[str, typer.Option("--role", help="intake, agent, manager or admin.")],
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            help="The email or id of the person it acts as; without: an integration "
+            "(a helpdesk, a form) named --name.",
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print it once; only its SHA-256 digest is stored."""
+    from activities.people_store import PeopleStoreError, find_person
     from activities.token_store import create_token
 
     try:
@@ -102,10 +116,19 @@ def create(
     except TokenInputError as exc:
         _fail(f"--{exc.field}: {exc}")
     with _engine() as engine:
-        made = _on_database(engine, lambda: create_token(engine, name, chosen, datetime.now(UTC)))
+        person_id = None
+        if person is not None:
+            try:
+                person_id = find_person(engine, person).id
+            except PeopleStoreError as exc:
+                _fail(f"--person: {exc}")
+        made = _on_database(
+            engine, lambda: create_token(engine, name, chosen, datetime.now(UTC), person_id)
+        )
+    owner = f"person {person_id}" if person_id is not None else f"the integration {name!r}"
     typer.echo(
-        f"created token {made.row.id} {made.row.name!r} with the {chosen.value} role; "
-        "this is the only time it is shown:",
+        f"created token {made.row.id} {made.row.name!r} with the {chosen.value} role, acting "
+        f"as {owner}; this is the only time it is shown:",
         err=True,
     )
     typer.echo(made.token)

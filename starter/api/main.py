@@ -27,6 +27,7 @@ from starter.api.routers import (
     board,
     dashboard,
     health,
+    people,
     report_print,
     slack,
     ticket_page,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         token_routes.router, dependencies=requires(Role.ADMIN), responses=AUTH_ERRORS
     )
+    app.include_router(people.router, responses=AUTH_ERRORS)  # a role per route
     app.include_router(slack.router)
     app.include_router(
         amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS

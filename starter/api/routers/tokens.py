@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from activities import token_store as store
+from activities.people_store import PeopleStoreError, find_person
 from activities.token_tables import ApiTokenRow
 from slaflow.api_tokens import NAME_SCHEMA_PATTERN, TokenInputError, check_token_name
 from slaflow.roles import Role
@@ -36,6 +37,9 @@ class TokenInfo(BaseModel):
     id: int
     name: str
     role: Role
+    person_id: int | None = Field(
+        None, description="The person it acts as; none: an integration named `name`."
+    )
     hint: str = Field(description="The token's first characters, to tell tokens apart.")
     created_at: AwareDatetime
     last_used_at: AwareDatetime | None = Field(description="Updated at most once a minute.")
@@ -50,6 +54,12 @@ class NewToken(BaseModel):
         "unique among stored tokens, revoked ones included.",
     )
     role: Role
+    person: str | None = Field(
+        None,
+        min_length=1,
+        max_length=254,
+        description="The email or id of the person the token acts as; unset: an integration.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -70,6 +80,7 @@ def _info(row: ApiTokenRow) -> TokenInfo:
         id=row.id,
         name=row.name,
         role=Role(row.role),
+        person_id=row.person_id,
         hint=row.hint,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
@@ -90,8 +101,16 @@ def list_tokens(engine: EngineDep) -> list[TokenInfo]:
     responses={**responses(400, 422), **NAME_TAKEN},
 )
 def create_token(body: NewToken, engine: EngineDep) -> CreatedToken:
+    person_id = None
+    if body.person is not None:
+        try:
+            person_id = find_person(engine, body.person).id
+        except PeopleStoreError as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"body.person: {exc}"
+            ) from exc
     try:
-        made = store.create_token(engine, body.name, body.role, datetime.now(UTC))
+        made = store.create_token(engine, body.name, body.role, datetime.now(UTC), person_id)
     except store.TokenConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"body.name: {exc}") from exc
     return CreatedToken(**_info(made.row).model_dump(), token=made.token)
