@@ -141,9 +141,7 @@ async def test_a_closed_ticket_answers_but_refuses_commands(
     state = await api.get(f"/tickets/{opened.ticket_id}")
     assert state.status_code == 200
     assert state.json()["status"] == "closed"
-    refused = await api.post(
-        f"/tickets/{opened.ticket_id}/comment", json={"text": "x"}
-    )
+    refused = await api.post(f"/tickets/{opened.ticket_id}/comment", json={"text": "x"})
     assert refused.status_code == 409
     assert refused.json()["detail"] == f"ticket {opened.ticket_id} is closed"
     again = await api.post("/tickets", json=body)

@@ -23,9 +23,7 @@ async def test_pause_resume_and_explain_over_http(
     body = new_ticket()
     assert (await api.post("/tickets", json=body)).status_code == 201
     tid = body["ticket_id"]
-    paused = await api.post(
-        f"/tickets/{tid}/pause", json={"status": "waiting_on_customer"}
-    )
+    paused = await api.post(f"/tickets/{tid}/pause", json={"status": "waiting_on_customer"})
     assert paused.status_code == 200, paused.text
     view = TicketView.model_validate(paused.json())
     assert view.status == "waiting_on_customer"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from activities import people_store as store
 from activities.agreement_store import agreements
@@ -46,12 +46,16 @@ class PersonView(BaseModel):
 
 
 class NewPerson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     slack_user_id: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[A-Z0-9]+$")
 
 
 class Grant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     agreement_id: str = Field(pattern=SLUG_PATTERN, max_length=64)
     role: PersonRole
 
