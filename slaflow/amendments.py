@@ -124,31 +124,33 @@ class AmendmentProposal(_Strict):
 # ----- commands (updates with validators) -------------------------------------------------------
 
 
-class Approve(_Strict):
-    by: str = Field(description="The signatory's email (or Slack user id).")
+class _Decision(_Strict):
+    by: str = Field(description="Set by slaflow from the credential: the person's email.")
+    method: str = Field(
+        "", max_length=20, description="How they proved who they are: token, session, slack, link."
+    )
+
+
+class Approve(_Decision):
     comment: str = ""
 
 
-class Reject(_Strict):
-    by: str
+class Reject(_Decision):
     comment: str = Field(min_length=1, description="Why: required.")
 
 
-class RequestChanges(_Strict):
-    by: str
+class RequestChanges(_Decision):
     comment: str = Field(min_length=1)
 
 
-class Revise(_Strict):
+class Revise(_Decision):
     """By the proposer: a new revision; approvals given to the old one are void."""
 
-    by: str
     agreement: Agreement
     rationale: str = Field(min_length=1)
 
 
-class Withdraw(_Strict):
-    by: str
+class Withdraw(_Decision):
     reason: str = ""
 
 
@@ -188,6 +190,7 @@ class SignatoryDecision(BaseModel):
     decision: DecisionKind | None = None
     at: AwareDatetime | None = None
     comment: str = ""
+    method: str = Field("", description="token, session, slack or link; empty before #16.")
 
 
 class AmendmentEvent(BaseModel):
@@ -305,6 +308,7 @@ class Signature(BaseModel):
     signed_at: AwareDatetime
     comment: str
     revision: int
+    method: str = ""
 
 
 # ----- rules ------------------------------------------------------------------------------------
@@ -418,12 +422,12 @@ def apply(state: AmendmentState, command: AmendmentCommand, now: datetime) -> No
         state.impact = None
         state.impact_error = None
         for voided in state.decisions:
-            voided.decision, voided.at, voided.comment = None, None, ""
+            voided.decision, voided.at, voided.comment, voided.method = None, None, "", ""
         _event(state, now, command.by, "revised", command.rationale)
         return
     decision = find_decision(state, command.by)
     assert decision is not None
-    decision.at, decision.comment = now, command.comment
+    decision.at, decision.comment, decision.method = now, command.comment, command.method
     if isinstance(command, Approve):
         decision.decision = "approved"
         _event(state, now, decision.signatory.email, "approved", command.comment)
@@ -513,6 +517,7 @@ def signatures(state: AmendmentState) -> list[Signature]:
             signed_at=d.at,
             comment=d.comment,
             revision=state.revision,
+            method=d.method,
         )
         for d in state.decisions
         if d.decision == "approved" and d.at is not None

@@ -33,8 +33,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import agreement_store
+from activities.people_store import PeopleStoreError, find_person
 from activities.tables import AgreementVersionRow
-from slaflow.agreement import Agreement
 from slaflow.amendments import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
@@ -44,6 +44,7 @@ from slaflow.amendments import (
     AmendmentView,
     Approve,
     Revise,
+    Signatory,
     command_name,
     with_changes_applied,
     workflow_id_for,
@@ -142,7 +143,7 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
         base = agreement_store.version(engine, proposal.amends_version, proposal.agreement_id)
     except agreement_store.NoAgreementError as exc:
         raise ProposalRefused(f"amends_version: {exc}") from exc
-    _signatories_are_parties(proposal, agreement_store.agreement_of(base))
+    proposal = _signatories_from_directory(engine, proposal)
     latest = agreement_store.latest_version(engine, proposal.agreement_id)
     if latest.number != proposal.amends_version:
         raise StaleProposal(stale_message(proposal.amends_version, latest, now))
@@ -155,17 +156,39 @@ def check_proposal(engine: Engine, proposal: AmendmentProposal, now: datetime) -
         raise ProposalRefused(problems) from exc
 
 
-def _signatories_are_parties(proposal: AmendmentProposal, base: Agreement) -> None:
-    """Signatories come from the amended agreement's parties, when it names any."""
-    parties = {p.email.lower() for p in base.parties}
-    if not parties:
-        return
-    for i, signatory in enumerate(proposal.signatories):
-        if signatory.email.lower() not in parties:
-            raise ProposalRefused(
-                f"signatories.{i}.email: {signatory.email} is not a party of agreement "
-                f"{proposal.agreement_id} (parties: {', '.join(sorted(parties))})"
+def signatory_problem(engine: Engine, agreement_id: str, signatories: list[Signatory]) -> str:
+    """Why these signatories cannot sign for `agreement_id` ('' when they can): each must be
+    an active person of the directory with a customer or provider signatory role there."""
+    for i, signatory in enumerate(signatories):
+        try:
+            person = find_person(engine, signatory.email)
+        except PeopleStoreError:
+            return (
+                f"signatories.{i}.email: {signatory.email} is not a person of the directory; "
+                "add them (`slaflow person add`) and grant a signatory role"
             )
+        if not person.active:
+            return f"signatories.{i}.email: {signatory.email} is deactivated"
+        if not any(role.signs for role in person.roles_on(agreement_id)):
+            return (
+                f"signatories.{i}.email: {signatory.email} is not a customer or provider "
+                f"signatory of agreement {agreement_id}"
+            )
+    return ""
+
+
+def _signatories_from_directory(engine: Engine, proposal: AmendmentProposal) -> AmendmentProposal:
+    """Signatories must be signatories of the agreement; their name and Slack id come from the
+    directory, not from the request."""
+    problem = signatory_problem(engine, proposal.agreement_id, proposal.signatories)
+    if problem:
+        raise ProposalRefused(problem)
+    people = [find_person(engine, s.email) for s in proposal.signatories]
+    signatories = [
+        s.model_copy(update={"name": p.name, "email": p.email, "slack_user_id": p.slack_user_id})
+        for s, p in zip(proposal.signatories, people, strict=True)
+    ]
+    return proposal.model_copy(update={"signatories": signatories})
 
 
 def stale_message(amends: int, latest: AgreementVersionRow, now: datetime) -> str:
@@ -240,6 +263,8 @@ async def decide(
     `engine`, an approval or revision of a stale amendment is refused before it is sent."""
     if engine is not None and isinstance(command, STALE_CHECKED):
         await refuse_if_stale(client, engine, amendment_id)
+    if engine is not None and isinstance(command, Revise):
+        await refuse_lost_signatories(client, engine, amendment_id)
     handle = client.get_workflow_handle(workflow_id_for(amendment_id))
     try:
         return await _answered(
@@ -255,6 +280,15 @@ async def decide(
         raise CommandRefused(
             f"amendment {amendment_id} is closed ({view.status.value}: {view.closed_reason})"
         ) from None
+
+
+async def refuse_lost_signatories(client: Client, engine: Engine, amendment_id: str) -> None:
+    """A revision asks everyone again: refused while a signatory has lost their role."""
+    view = await get_amendment(client, amendment_id)
+    signatories = [d.signatory for d in view.signatories]
+    problem = await asyncio.to_thread(signatory_problem, engine, view.agreement_id, signatories)
+    if problem:
+        raise CommandRefused(f"revise refused: {problem}")
 
 
 def _status(status: WorkflowExecutionStatus | None) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from slaflow.amendments import AmendmentCommand
 from slaflow.tickets import COMMANDS, Command
 
 ACTOR_REFUSAL = (
@@ -61,3 +62,39 @@ def body_of(model: type[Command]) -> type[CommandBody]:
 
 
 BODIES: dict[str, type[CommandBody]] = {name: body_of(model) for name, model in COMMANDS.items()}
+
+
+BY_REFUSAL = (
+    "by: not accepted any more; a decision is signed by the person of your credential (your "
+    "own token or login, your Slack user, or the link emailed to you)"
+)
+
+
+class DecisionBody(BaseModel):
+    """Shared by every amendment decision's body: the refusal of `by` and `method`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_by(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("by" in data or "method" in data):
+            raise ValueError(BY_REFUSAL)
+        return data
+
+    def decision(self, model: type[AmendmentCommand], by: str, method: str) -> AmendmentCommand:
+        return model.model_validate({**self.model_dump(), "by": by, "method": method})
+
+
+@cache
+def decision_body_of(model: type[AmendmentCommand]) -> type[DecisionBody]:
+    """`model`'s fields but `by` and `method`, on top of `DecisionBody`."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in model.model_fields.items()
+        if name not in ("by", "method")
+    }
+    body: type[DecisionBody] = create_model(
+        f"{model.__name__}Body", __base__=DecisionBody, __doc__=model.__doc__, **fields
+    )
+    return body

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from activities import people_store, token_store
+from slaflow.roles import Role
 from starter.api.deps import app_state
 from starter.api.main import create_app
 from tests.api.test_api_validation import MustNotConnect
@@ -157,6 +160,11 @@ async def test_an_amendment_of_a_customer_agreement_is_signed_by_its_parties(
     api: httpx.AsyncClient,
 ) -> None:
     acme = (await api.get("/agreements/acme-gold")).json()["version"]["document"]
+    engine = app_state(api._transport.app).engine  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    pat = people_store.add_person(engine, "Pat", "pat@example.com", None, now)
+    token = token_store.create_token(engine, "pat", Role.MANAGER, now, pat.id).token
+    api.headers["Authorization"] = f"Bearer {token}"
     body = {
         "amendment_id": "A-acme-1",
         "proposer": "pat@example.com",
@@ -170,7 +178,7 @@ async def test_an_amendment_of_a_customer_agreement_is_signed_by_its_parties(
     answer = await api.post("/amendments", json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(
-        "signatories.0.email: eve@elsewhere.example is not a party of agreement acme-gold"
+        "signatories.0.email: eve@elsewhere.example is not a person of the directory"
     )
     missing = await api.post("/amendments", json={**body, "agreement_id": "acme-silver"})
     assert missing.status_code == 422

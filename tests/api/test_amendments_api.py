@@ -9,7 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from activities import people_store, token_store
+from slaflow.people import PersonRole
+from slaflow.roles import Role
 from starter.api.deps import app_state
 from starter.api.main import create_app
 from tests.api.test_api_validation import MustNotConnect
@@ -31,6 +35,17 @@ def proposal(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def staff(engine: Engine) -> str:
+    """Pat proposes (manager of `default`), Cora signs for the customer; Pat's token."""
+    now = datetime.now(UTC)
+    people_store.add_person(engine, "Pat Proposer", "pat@example.com", None, now)
+    people_store.grant(engine, "pat@example.com", "default", PersonRole.MANAGER)
+    people_store.add_person(engine, "Cora Customer", "cora@example.com", None, now)
+    people_store.grant(engine, "cora@example.com", "default", PersonRole.CUSTOMER_SIGNATORY)
+    pat = people_store.find_person(engine, "pat@example.com")
+    return token_store.create_token(engine, "pat", Role.MANAGER, now, pat.id).token
+
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(auth_settings(data_dir=tmp_path, temporal_address="127.0.0.1:1"))
@@ -38,9 +53,12 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     state.temporal = MustNotConnect(state.settings)
     async with app.router.lifespan_context(app):  # tables and agreement version 1
         state.temporal = MustNotConnect(state.settings)
+        token = staff(state.engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://api.test", headers=auth_headers()
+            transport=transport,
+            base_url="http://api.test",
+            headers={"Authorization": f"Bearer {token}"},
         ) as client:
             yield client
 
@@ -74,6 +92,15 @@ def _with(path: list[str], value: Any) -> dict[str, Any]:
         (proposal(amends_version=7), "amends_version: agreement 'default' has no version 7"),
         (proposal(agreement_id="nope"), "agreement_id: agreement 'nope' does not exist"),
         (proposal(agreement_id="Bad Id"), "body.agreement_id: String should match pattern"),
+        (
+            proposal(signatories=[{"name": "Eve", "role": "customer", "email": "eve@x.example"}]),
+            "signatories.0.email: eve@x.example is not a person of the directory",
+        ),
+        (
+            proposal(signatories=[{"name": "Pat", "role": "customer", "email": "pat@example.com"}]),
+            "signatories.0.email: pat@example.com is not a customer or provider signatory of "
+            "agreement default",
+        ),
     ],
     ids=[
         "unknown priority",
@@ -84,6 +111,8 @@ def _with(path: list[str], value: Any) -> dict[str, Any]:
         "no version",
         "unknown agreement",
         "odd agreement id",
+        "not a person",
+        "not a signatory",
     ],
 )
 async def test_invalid_proposal_is_422_and_starts_nothing(
@@ -95,9 +124,29 @@ async def test_invalid_proposal_is_422_and_starts_nothing(
 
 
 async def test_reject_needs_a_comment(api: httpx.AsyncClient) -> None:
-    answer = await api.post("/amendments/A-1/reject", json={"by": "cora@example.com"})
+    answer = await api.post("/amendments/A-1/reject", json={})
     assert answer.status_code == 422
     assert answer.json()["detail"] == "body.comment: Field required"
+
+
+async def test_a_decision_naming_its_signer_is_refused(api: httpx.AsyncClient) -> None:
+    for name in ("approve", "reject", "request_changes", "withdraw"):
+        body = {"by": "cora@example.com", "comment": "x"}
+        answer = await api.post(f"/amendments/A-1/{name}", json=body)
+        assert answer.status_code == 422, name
+        assert "by: not accepted any more" in answer.json()["detail"]
+
+
+async def test_only_a_person_proposes_and_only_as_themself(api: httpx.AsyncClient) -> None:
+    integration = await api.post("/amendments", json=proposal(), headers=auth_headers())
+    assert integration.status_code == 403
+    assert "an integration's token cannot sign" in integration.json()["detail"]
+    other = await api.post("/amendments", json=proposal(proposer="max@example.com"))
+    assert other.status_code == 403
+    assert other.json()["detail"].startswith("body.proposer: max@example.com is not you")
+    audit = (await api.get("/amendments/A-1/audit")).json()
+    assert [(a["action"], a["outcome"]) for a in audit] == [("propose", "refused")] * 2
+    assert audit[1]["actor"] == "Pat Proposer" and audit[1]["method"] == "token"
 
 
 async def test_openapi_lists_the_amendment_routes(api: httpx.AsyncClient) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from activities.people_store import add_person, grant
 from slaflow import amendments as am
 from slaflow.amendments import (
     AmendmentProposal,
@@ -22,6 +23,7 @@ from slaflow.amendments import (
     Revise,
     Withdraw,
 )
+from slaflow.people import PersonRole
 from slaflow.tiers import Channel, Priority
 from starter import amendments_service as service
 from tests.factories import T0, agreement_doc, make_agreement, make_terms
@@ -257,6 +259,9 @@ def test_a_change_set_is_merged_onto_the_amended_version_and_validated(engine: E
         update={"changes": {"objectives": {"P1": {"resolution": {"within": "-1h"}}}}}
     )
     before_deadline = draft.deadline - timedelta(days=1)
+    for signatory in draft.signatories:  # signatories are people who sign for the agreement
+        add_person(engine, signatory.name, signatory.email, None, T0)
+        grant(engine, signatory.email, draft.agreement_id, PersonRole.PROVIDER_SIGNATORY)
     with pytest.raises(service.ProposalRefused) as refused:
         service.check_proposal(engine, bad, before_deadline)
     assert "changes.objectives.P1.resolution.within" in str(refused.value)
