@@ -25,6 +25,7 @@ from activities.notify_email import EmailActivities, load_receipt, message_id_fo
 from activities.notify_slack import SlackActivities
 from slaflow.amendments import AmendmentView, workflow_id_for
 from slaflow.settings import Settings
+from slaflow.signing_links import SIGN_PATH, SigningLink, make_token, nonce_for
 from workflows.amendment_calls import (
     POST_AMENDMENT_SLACK,
     SEND_AMENDMENT_EMAIL,
@@ -111,8 +112,33 @@ def body_of(settings: Settings, notice: AmendmentNotice) -> str:
         ),
         "",
         f"Details and decision: {amendment_link(settings, a.amendment_id)}",
+        *signing_lines(settings, notice),
     ]
     return "\n".join(lines) + "\n"
+
+
+def signing_lines(settings: Settings, notice: AmendmentNotice) -> list[str]:
+    """For a signatory asked to decide: a one-time link, only theirs, until the deadline."""
+    a = notice.amendment
+    secret = settings.signing_link_secret
+    signs = any(d.signatory.email.lower() == notice.to.email.lower() for d in a.signatories)
+    if secret is None or notice.kind == "outcome" or not signs:
+        return []
+    link = SigningLink(
+        amendment_id=a.amendment_id,
+        revision=a.revision,
+        email=notice.to.email,
+        expires=a.deadline,
+        nonce=nonce_for(notice.idempotency_key),
+    )
+    token = make_token(secret.get_secret_value(), link)
+    url = f"{settings.public_url.rstrip('/')}{SIGN_PATH}/{a.amendment_id}/{token}"
+    return [
+        "",
+        "Decide without logging in (a link for you alone; it works once, for this revision, "
+        "until the deadline; do not forward it):",
+        url,
+    ]
 
 
 def render_amendment_email(settings: Settings, notice: AmendmentNotice) -> EmailMessage:

@@ -127,6 +127,13 @@ def secrets_of(settings: Settings) -> Iterator[Secret]:
         f"make one with {GENERATE}",
     )
     yield Secret(
+        "SLAFLOW_SIGNING_LINK_SECRET",
+        _text(settings.signing_link_secret),
+        frozenset(),
+        MIN_KEY_LENGTH,
+        f"make one with {GENERATE} and give the API and the worker the same",
+    )
+    yield Secret(
         "the password in SLAFLOW_DATABASE_URL",
         database_password(settings.database_url),
         frozenset(),

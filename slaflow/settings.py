@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         description="Signs the dashboard's login cookie; give every API process the same one "
         "(unset: random per process, so a restart logs browsers out).",
     )
+    signing_link_secret: SecretStr | None = Field(
+        None,
+        description="Signs the one-time links emailed to amendment signatories; the worker "
+        "(which sends them) and the API (which checks them) need the same one. Unset: the "
+        "emails carry no signing link.",
+    )
     session_max_age: Duration = Field(
         timedelta(hours=12), description="How long a dashboard login lasts, e.g. 12h."
     )

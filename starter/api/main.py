@@ -29,6 +29,7 @@ from starter.api.routers import (
     health,
     people,
     report_print,
+    signing,
     slack,
     ticket_page,
     tickets,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(people.router, responses=AUTH_ERRORS)  # a role per route
     app.include_router(slack.router)
+    app.include_router(signing.router)  # the emailed one-time link is its own credential
     app.include_router(
         amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
