@@ -46,6 +46,7 @@ SHIPPED_SECRETS: frozenset[str] = frozenset(
         "bench-manager-token",
         "bench-signing-secret",
         "fuzz-signing-secret",
+        "integration-signing-link-secret",
         "integration-signing-secret",
         "internal-only-comment",
         "replicas-signing-secret",

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="Signs the dashboard's login cookie; give every API process the same one "
         "(unset: random per process, so a restart logs browsers out).",
     )
+    cli_token: SecretStr | None = Field(
+        None,
+        description="The CLI's own API token: `slaflow ticket` and `slaflow amendment` act as "
+        "the person it belongs to.",
+    )
     signing_link_secret: SecretStr | None = Field(
         None,
         description="Signs the one-time links emailed to amendment signatories; the worker "

@@ -28,6 +28,8 @@ from temporalio.client import Client
 import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
+from slaflow.people import Actor as PersonActor
+from slaflow.roles import Role
 from slaflow.secret_policy import InsecureSettings, refuse_weak_secrets
 from slaflow.settings import get_settings
 from slaflow.tickets import (
@@ -49,6 +51,7 @@ from slaflow.tickets import (
 from slaflow.tiers import Channel, Priority, Tier
 from starter import cli_db, cli_doctor, cli_person, cli_report, cli_token
 from starter import tickets_service as service
+from starter.tickets_service import command_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -101,12 +104,11 @@ app.command("service-levels")(cli_service_levels.service_levels)
 app.add_typer(cli_report.app, name="report")
 app.add_typer(agreement_app, name="agreement")
 
-Actor = Annotated[str, typer.Option("--as", help="Who issues the command (kept in history).")]
 TicketIdArg = Annotated[str, typer.Argument(metavar="ID", help="The ticket id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-OPTION_OF_FIELD = {"ticket_id": "--id", "requester_email": "--requester", "actor": "--as"}
+OPTION_OF_FIELD = {"ticket_id": "--id", "requester_email": "--requester"}
 
 
 def fail(message: str) -> NoReturn:
@@ -385,87 +387,124 @@ def ticket_list(
     typer.echo(found.model_dump_json(indent=2) if as_json else render_list(found.tickets))
 
 
-def _command(ticket_id: str, build: Callable[[], Command], as_json: bool) -> None:
+def _command(ticket_id: str, build: Callable[[str], Command], as_json: bool) -> None:
+    """Run a command as the person of SLAFLOW_CLI_TOKEN (never a typed name), audited."""
+    from starter.cli_identity import IdentityRefused, cli_actor
+
     try:
-        command = build()
+        build("check")  # the options are refused before anything is asked
     except ValidationError as exc:
         fail_invalid(exc)
-    view = with_temporal(lambda c: service.run_command(c, ticket_id, command))
+    engine = _prepared_engine()
+    try:
+        try:
+            actor, role = cli_actor(get_settings(), engine, Role.AGENT)
+        except IdentityRefused as exc:
+            fail(str(exc))
+        try:
+            view = with_temporal(lambda c: _act(c, engine, ticket_id, actor, role, build))
+        except PermissionError as exc:  # ActingRefused: audited already
+            fail(str(exc))
+    finally:
+        engine.dispose()
     _show(view, as_json)
 
 
+async def _act(
+    client: Client,
+    engine: Engine,
+    ticket_id: str,
+    actor: PersonActor,
+    role: Role,
+    build: Callable[[str], Command],
+) -> TicketView:
+    from starter.acting import ActingRefused, acting_actor
+    from starter.audit import audit
+
+    name = command_name(build("check"))
+    view = await service.get_ticket(client, ticket_id)
+    try:
+        acting = acting_actor(engine, actor, role, view.agreement_id, None)
+    except ActingRefused as exc:
+        await audit(engine, "ticket", ticket_id, name, actor, refused=str(exc))
+        raise
+    try:
+        result = await service.run_command(client, ticket_id, build(acting.display[:200]))
+    except service.CommandRefused as exc:
+        await audit(engine, "ticket", ticket_id, name, acting, refused=exc.message)
+        raise
+    await audit(engine, "ticket", ticket_id, name, acting)
+    return result
+
+
 @ticket_app.command("ack")
-def ticket_ack(ticket_id: TicketIdArg, actor: Actor, as_json: JsonFlag = False) -> None:
+def ticket_ack(ticket_id: TicketIdArg, as_json: JsonFlag = False) -> None:
     """Acknowledge the current page: you own the ticket at its tier."""
-    _command(ticket_id, lambda: Acknowledge(actor=actor), as_json)
+    _command(ticket_id, lambda actor: Acknowledge(actor=actor), as_json)
 
 
 @ticket_app.command("respond")
 def ticket_respond(
     ticket_id: TicketIdArg,
-    actor: Actor,
     note: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Record the first qualified response to the customer."""
-    _command(ticket_id, lambda: Respond(actor=actor, note=note), as_json)
+    _command(ticket_id, lambda actor: Respond(actor=actor, note=note), as_json)
 
 
 @ticket_app.command("resolve")
 def ticket_resolve(
     ticket_id: TicketIdArg,
-    actor: Actor,
     note: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Resolve the ticket (it may be reopened within the agreement's reopen window)."""
-    _command(ticket_id, lambda: Resolve(actor=actor, note=note), as_json)
+    _command(ticket_id, lambda actor: Resolve(actor=actor, note=note), as_json)
 
 
 @ticket_app.command("reopen")
 def ticket_reopen(
     ticket_id: TicketIdArg,
-    actor: Actor,
     reason: Annotated[str, typer.Option()],
     as_json: JsonFlag = False,
 ) -> None:
     """Reopen a resolved ticket."""
-    _command(ticket_id, lambda: Reopen(actor=actor, reason=reason), as_json)
+    _command(ticket_id, lambda actor: Reopen(actor=actor, reason=reason), as_json)
 
 
 @ticket_app.command("assign")
 def ticket_assign(
     ticket_id: TicketIdArg,
     assignee: Annotated[str, typer.Argument(help="Who should work on it.")],
-    actor: Actor,
     as_json: JsonFlag = False,
 ) -> None:
     """Assign the ticket to someone."""
-    _command(ticket_id, lambda: Assign(actor=actor, assignee=assignee), as_json)
+    _command(ticket_id, lambda actor: Assign(actor=actor, assignee=assignee), as_json)
 
 
 @ticket_app.command("escalate")
 def ticket_escalate(
     ticket_id: TicketIdArg,
-    actor: Actor,
     reason: Annotated[str, typer.Option()],
     as_json: JsonFlag = False,
 ) -> None:
     """Escalate to the next tier now."""
-    _command(ticket_id, lambda: Escalate(actor=actor, reason=reason), as_json)
+    _command(ticket_id, lambda actor: Escalate(actor=actor, reason=reason), as_json)
 
 
 @ticket_app.command("priority")
 def ticket_priority(
     ticket_id: TicketIdArg,
     priority: Annotated[Priority, typer.Argument(help="The new priority.")],
-    actor: Actor,
     reason: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Change the priority; targets are recomputed from the opening time."""
     _command(
-        ticket_id, lambda: ChangePriority(actor=actor, priority=priority, reason=reason), as_json
+        ticket_id,
+        lambda actor: ChangePriority(actor=actor, priority=priority, reason=reason),
+        as_json,
     )
 
 
@@ -473,17 +512,15 @@ def ticket_priority(
 def ticket_comment(
     ticket_id: TicketIdArg,
     text: Annotated[str, typer.Argument(help="The comment.")],
-    actor: Actor,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a comment to the ticket's history."""
-    _command(ticket_id, lambda: AddComment(actor=actor, text=text), as_json)
+    _command(ticket_id, lambda actor: AddComment(actor=actor, text=text), as_json)
 
 
 @ticket_app.command("pause")
 def ticket_pause(
     ticket_id: TicketIdArg,
-    actor: Actor,
     status: Annotated[
         str, typer.Option(help="waiting_on_customer or waiting_on_third_party")
     ] = "waiting_on_customer",
@@ -493,7 +530,7 @@ def ticket_pause(
     """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
     _command(
         ticket_id,
-        lambda: Pause.model_validate({"actor": actor, "status": status, "note": note}),
+        lambda actor: Pause.model_validate({"actor": actor, "status": status, "note": note}),
         as_json,
     )
 
@@ -501,12 +538,11 @@ def ticket_pause(
 @ticket_app.command("resume")
 def ticket_resume(
     ticket_id: TicketIdArg,
-    actor: Actor,
     note: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Stop waiting: the stopped clocks run again, their deadlines moved by the wait."""
-    _command(ticket_id, lambda: Resume(actor=actor, note=note), as_json)
+    _command(ticket_id, lambda actor: Resume(actor=actor, note=note), as_json)
 
 
 @ticket_app.command("explain")
@@ -742,7 +778,6 @@ amendment_app = typer.Typer(
     help="Propose, follow and sign agreement amendments.", no_args_is_help=True
 )
 app.add_typer(amendment_app, name="amendment")
-SignerEmail = Annotated[str, typer.Option("--as", help="Your email (a signatory or the proposer).")]
 AmendmentIdArg = Annotated[str, typer.Argument(metavar="ID", help="The amendment id.")]
 
 
@@ -803,7 +838,6 @@ def amendment_propose(
     signatory: Annotated[
         list[str], typer.Option(help="role:name:email[:slack_user_id]; repeat for each party.")
     ],
-    proposer: Annotated[str, typer.Option(help="Your email.")],
     rationale: Annotated[str, typer.Option()],
     amends_version: Annotated[int, typer.Option(help="The version this amends.")],
     agreement_id: Annotated[
@@ -819,7 +853,8 @@ def amendment_propose(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Propose an amendment; every signatory is asked by email and Slack."""
+    """Propose an amendment as the person of SLAFLOW_CLI_TOKEN; every signatory is asked by
+    email and Slack."""
     from activities.db import make_engine
     from activities.schema import SchemaNotCurrent, prepare_schema
     from slaflow.agreement_file import AgreementFileError, load_agreement
@@ -847,7 +882,7 @@ def amendment_propose(
         proposal = AmendmentProposal.model_validate(
             {
                 "amendment_id": amendment_id,
-                "proposer": proposer,
+                "proposer": _signer(Role.MANAGER).email,
                 **document,
                 "rationale": rationale,
                 "signatories": [_signatory(s) for s in signatory],
@@ -917,14 +952,59 @@ def amendment_list(
     typer.echo("\n".join(_rows(rows)) if found.amendments else "no amendments")
 
 
-def _amendment_decision(amendment_id: str, command: Any, as_json: bool) -> None:
-    from starter import amendments_service
+def _signer(need: Role = Role.INTAKE) -> PersonActor:
+    """The person of SLAFLOW_CLI_TOKEN: decisions and proposals are theirs, never a typed name."""
+    from starter.cli_identity import IdentityRefused, cli_actor
 
     engine = _prepared_engine()
     try:
-        view = with_temporal(
-            lambda c: amendments_service.decide(c, amendment_id, command, engine=engine)
+        actor, _role = cli_actor(get_settings(), engine, need)
+    except IdentityRefused as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    if actor.email is None:
+        fail(
+            "SLAFLOW_CLI_TOKEN belongs to an integration, which cannot sign or propose; use a "
+            "token of your own (`slaflow token create --person you@example.com ...`)"
         )
+    return actor
+
+
+def _amendment_decision(
+    amendment_id: str, name: str, fields: dict[str, Any], as_json: bool
+) -> None:
+    from slaflow.amendments import AmendmentCommand, Approve, Reject, Withdraw
+    from starter import amendments_service
+    from starter.audit import audit
+
+    models: dict[str, type[AmendmentCommand]] = {
+        "approve": Approve,
+        "reject": Reject,
+        "withdraw": Withdraw,
+    }
+    model = models[name]
+    signer = _signer()
+    assert signer.email is not None
+    try:
+        command = model.model_validate({**fields, "by": signer.email, "method": "cli"})
+    except ValidationError:
+        fail("--comment: a rejection needs a comment")
+    engine = _prepared_engine()
+
+    async def decide(client: Client) -> Any:
+        try:
+            view = await amendments_service.decide(client, amendment_id, command, engine=engine)
+        except service.TicketError as exc:
+            await audit(engine, "amendment", amendment_id, name, signer, refused=exc.message)
+            raise
+        await audit(
+            engine, "amendment", amendment_id, name, signer, detail=f"revision {view.revision}"
+        )
+        return view
+
+    try:
+        view = with_temporal(decide)
     finally:
         engine.dispose()
     _show_amendment(view, as_json)
@@ -933,44 +1013,31 @@ def _amendment_decision(amendment_id: str, command: Any, as_json: bool) -> None:
 @amendment_app.command("approve")
 def amendment_approve(
     amendment_id: AmendmentIdArg,
-    by: SignerEmail,
     comment: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """Approve (sign) an amendment as a signatory."""
-    from slaflow.amendments import Approve
-
-    _amendment_decision(amendment_id, Approve(by=by, comment=comment), as_json)
+    """Approve (sign) an amendment as the signatory of SLAFLOW_CLI_TOKEN."""
+    _amendment_decision(amendment_id, "approve", {"comment": comment}, as_json)
 
 
 @amendment_app.command("reject")
 def amendment_reject(
     amendment_id: AmendmentIdArg,
-    by: SignerEmail,
     comment: Annotated[str, typer.Option(help="Why (required).")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Reject an amendment as a signatory; it closes as rejected."""
-    from slaflow.amendments import Reject
-
-    try:
-        command = Reject(by=by, comment=comment)
-    except ValidationError:
-        fail("--comment: a rejection needs a comment")
-    _amendment_decision(amendment_id, command, as_json)
+    """Reject an amendment as the signatory of SLAFLOW_CLI_TOKEN; it closes as rejected."""
+    _amendment_decision(amendment_id, "reject", {"comment": comment}, as_json)
 
 
 @amendment_app.command("withdraw")
 def amendment_withdraw(
     amendment_id: AmendmentIdArg,
-    by: SignerEmail,
     reason: Annotated[str, typer.Option()] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """Withdraw an amendment as its proposer."""
-    from slaflow.amendments import Withdraw
-
-    _amendment_decision(amendment_id, Withdraw(by=by, reason=reason), as_json)
+    """Withdraw an amendment as its proposer (the person of SLAFLOW_CLI_TOKEN)."""
+    _amendment_decision(amendment_id, "withdraw", {"reason": reason}, as_json)
 
 
 if __name__ == "__main__":

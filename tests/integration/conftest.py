@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,9 +30,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
+from activities import people_store, token_store
 from activities.agreement_store import seed_agreements
 from activities.db import create_tables, make_engine
 from slaflow.agreement_file import dump_agreement
+from slaflow.people import PersonRole
+from slaflow.roles import Role
 from slaflow.search_attributes import SEARCH_ATTRIBUTES
 from slaflow.settings import Settings, get_settings
 from standins.mailbox import Mailbox
@@ -45,6 +49,7 @@ from worker import build_worker
 
 BOT_TOKEN = "xoxb-integration"
 SIGNING_SECRET = "integration-signing-secret"
+LINK_SECRET = "integration-signing-link-secret"
 AGENT_ACK_WINDOW = "3s"
 POSTGRES_URL = os.environ.get("SLAFLOW_TEST_POSTGRES_URL", "")
 ISOLATED_NAMESPACE = "isolated"
@@ -152,6 +157,7 @@ def settings(
         slack_base_url=slack.base_url,
         slack_bot_token=SecretStr(BOT_TOKEN),
         slack_signing_secret=SecretStr(SIGNING_SECRET),
+        signing_link_secret=SecretStr(LINK_SECRET),
         graceful_shutdown_seconds=5,
     )
 
@@ -209,9 +215,15 @@ def new_ticket() -> Callable[..., dict[str, Any]]:
 class Cli:
     """`slaflow ...` in a thread, so the session loop (and the worker on it) keeps running."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
         self.settings = settings
         self.runner = CliRunner()
+        self._monkeypatch = monkeypatch
+
+    def acting_as(self, token: str) -> None:
+        """Later calls act as the person (or integration) `token` belongs to."""
+        self._monkeypatch.setenv("SLAFLOW_CLI_TOKEN", token)
+        get_settings.cache_clear()
 
     async def __call__(self, *args: str) -> Result:
         return await asyncio.to_thread(self.runner.invoke, cli_app, list(args))
@@ -229,8 +241,33 @@ def cli(settings: Settings, worker: None, monkeypatch: pytest.MonkeyPatch) -> It
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    yield Cli(settings)
+    yield Cli(settings, monkeypatch)
     get_settings.cache_clear()
+
+
+def person_token(
+    engine: Engine,
+    name: str,
+    email: str,
+    roles: list[tuple[str, PersonRole]],
+    token_role: Role = Role.AGENT,
+    slack_user_id: str | None = None,
+) -> str:
+    """A person (added once per session) with `roles` on agreements, and a new token of theirs."""
+    now = datetime.now(UTC)
+    with contextlib.suppress(people_store.PersonConflict):
+        people_store.add_person(engine, name, email, slack_user_id, now)
+    for agreement_id, role in roles:
+        people_store.grant(engine, email, agreement_id, role)
+    person = people_store.find_person(engine, email)
+    made = token_store.create_token(
+        engine, f"{email}-{uuid.uuid4().hex[:8]}", token_role, now, person.id
+    )
+    return made.token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @contextlib.contextmanager

@@ -8,15 +8,22 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from slaflow.people import PersonRole
 from slaflow.tickets import TicketView
-from tests.integration.conftest import Cli, eventually
+from tests.integration.conftest import Cli, eventually, person_token
+
+AGENT = PersonRole.AGENT
 
 pytestmark = pytest.mark.integration
 
 
 async def test_open_show_list_and_refuse(
-    cli: Cli, api: httpx.AsyncClient, new_ticket: Callable[..., dict[str, Any]]
+    cli: Cli,
+    api: httpx.AsyncClient,
+    new_ticket: Callable[..., dict[str, Any]],
+    stack_engine: Engine,
 ) -> None:
     body = new_ticket()
     ticket_id, customer = body["ticket_id"], body["customer"]
@@ -41,9 +48,16 @@ async def test_open_show_list_and_refuse(
     view = TicketView.model_validate(json.loads(as_json.stdout))
     assert (view.priority, view.channel) == ("P2", "walk_in")
 
-    acked = await cli("ticket", "ack", ticket_id, "--as", "carol")
+    old_flag = await cli("ticket", "ack", ticket_id, "--as", "Mickey Mouse")
+    assert old_flag.exit_code == 2 and "--as" in old_flag.output  # no typed names any more
+    nobody = await cli("ticket", "ack", ticket_id)
+    assert nobody.exit_code == 1 and "SLAFLOW_CLI_TOKEN is not set" in nobody.stderr
+    cli.acting_as(
+        person_token(stack_engine, "Carol Agent", "carol@example.com", [("default", AGENT)])
+    )
+    acked = await cli("ticket", "ack", ticket_id)
     assert acked.exit_code == 0, acked.output
-    assert "acknowledged  carol" in acked.stdout
+    assert "acknowledged  Carol Agent" in acked.stdout
 
     async def listed() -> str | None:
         result = await cli("ticket", "list", "--customer", customer, "--status", "acknowledged")
@@ -57,9 +71,9 @@ async def test_open_show_list_and_refuse(
     listed_json = await cli("ticket", "list", "--customer", customer, "--json")
     assert json.loads(listed_json.stdout)["tickets"][0]["ticket_id"] == ticket_id
 
-    resolved = await cli("ticket", "resolve", ticket_id, "--as", "carol", "--note", "put out")
+    resolved = await cli("ticket", "resolve", ticket_id, "--note", "put out")
     assert resolved.exit_code == 0, resolved.output
-    refused = await cli("ticket", "resolve", ticket_id, "--as", "carol")
+    refused = await cli("ticket", "resolve", ticket_id)
     assert refused.exit_code == 1
     assert refused.stderr.startswith("error: ") and "resolved" in refused.stderr
 
@@ -68,5 +82,5 @@ async def test_unknown_ticket_exits_1(cli: Cli) -> None:
     result = await cli("ticket", "show", "NO-SUCH-TICKET")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: ticket NO-SUCH-TICKET not found"
-    result = await cli("ticket", "escalate", "NO-SUCH-TICKET", "--as", "a", "--reason", "why")
+    result = await cli("ticket", "escalate", "NO-SUCH-TICKET", "--reason", "why")
     assert result.exit_code == 1

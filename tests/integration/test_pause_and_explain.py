@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from slaflow.people import PersonRole
 from slaflow.tickets import TicketExplanation, TicketView
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, person_token
 
 pytestmark = pytest.mark.integration
 
@@ -47,18 +49,20 @@ async def test_pause_resume_and_explain_over_http(
 
 
 async def test_explain_and_pause_from_the_cli(
-    cli: Cli, api: httpx.AsyncClient, new_ticket: NewTicket
+    cli: Cli, api: httpx.AsyncClient, new_ticket: NewTicket, stack_engine: Engine
 ) -> None:
     body = new_ticket()
     assert (await api.post("/tickets", json=body)).status_code == 201
     tid = body["ticket_id"]
-    paused = await cli("ticket", "pause", tid, "--as", "Lea Lead", "--json")
+    lea = [("default", PersonRole.TEAM_LEAD)]
+    cli.acting_as(person_token(stack_engine, "Lea Lead", "lea@example.com", lea))
+    paused = await cli("ticket", "pause", tid, "--json")
     assert paused.exit_code == 0, paused.output
     assert json.loads(paused.stdout)["status"] == "waiting_on_customer"
     explained = await cli("ticket", "explain", tid)
     assert explained.exit_code == 0, explained.output
     assert "resolution: " in explained.stdout and "paused" in explained.stdout
-    resumed = await cli("ticket", "resume", tid, "--as", "x", "--note", "logs arrived")
+    resumed = await cli("ticket", "resume", tid, "--note", "logs arrived")
     assert resumed.exit_code == 0, resumed.output
-    twice = await cli("ticket", "resume", tid, "--as", "x")
+    twice = await cli("ticket", "resume", tid)
     assert twice.exit_code == 1 and "not waiting" in twice.output
