@@ -100,9 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people.router, responses=AUTH_ERRORS)  # a role per route
     app.include_router(slack.router)
     app.include_router(signing.router)  # the emailed one-time link is its own credential
-    app.include_router(
-        amendments.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
-    )
+    # managers propose and read; any token's person may sign, if a signatory (per route)
+    app.include_router(amendments.router, responses=AUTH_ERRORS)
     app.include_router(board.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(
         report_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS

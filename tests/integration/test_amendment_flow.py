@@ -7,23 +7,30 @@ commit activity.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import Engine
 
 from slaflow.agreement import Agreement
 from slaflow.agreement_file import dump_agreement
 from slaflow.amendments import AmendmentView
+from slaflow.people import PersonRole
+from slaflow.roles import Role
 from slaflow.tiers import Priority
 from standins.mailbox import Mailbox
 from standins.slack_api import SlackStandin
 from tests.factories import agreement_doc
-from tests.integration.conftest import Cli, eventually
+from tests.integration.conftest import Cli, bearer, eventually, person_token
 
 CORA, SAM, PAT = "cora@customer.example", "sam@example.com", "pat@example.com"
+MANAGER, AGENT = PersonRole.MANAGER, PersonRole.AGENT
+CUSTOMER, PROVIDER = PersonRole.CUSTOMER_SIGNATORY, PersonRole.PROVIDER_SIGNATORY
 
 
 def proposal(amendment_id: str) -> dict[str, Any]:
@@ -43,13 +50,48 @@ def proposal(amendment_id: str) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def staff(stack_engine: Engine) -> dict[str, str]:
+    """Tokens of Pat (proposes), Cora (signs for the customer), Sam (for the provider, on
+    Slack) and Eve (an agent of the agreement, no signatory)."""
+    return {
+        "pat": person_token(
+            stack_engine, "Pat Proposer", PAT, [("default", MANAGER)], Role.MANAGER
+        ),
+        "cora": person_token(stack_engine, "Cora Customer", CORA, [("default", CUSTOMER)]),
+        "sam": person_token(
+            stack_engine, "Sam Owner", SAM, [("default", PROVIDER)], slack_user_id="UAMEND9"
+        ),
+        "eve": person_token(stack_engine, "Eve Agent", "eve@x.example", [("default", AGENT)]),
+    }
+
+
+def signing_link(mailbox: Mailbox, amendment_id: str, to: str) -> str:
+    """The path of the one-time link in the first request mailed to `to`."""
+    mails = [
+        m
+        for m in mailbox.messages()
+        if m["X-Slaflow-Amendment"] == amendment_id and str(m["To"]) == to
+    ]
+    text = mails[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(r"https?://[^/\s]+(/sign/\S+)", text)
+    assert found, text
+    return found.group(1)
+
+
 async def test_amendment_asks_by_mail_and_slack_and_refuses_and_rejects(
-    api: httpx.AsyncClient, mailbox: Mailbox, slack: SlackStandin, cli: Cli
+    api: httpx.AsyncClient,
+    mailbox: Mailbox,
+    slack: SlackStandin,
+    cli: Cli,
+    staff: dict[str, str],
 ) -> None:
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
-    answer = await api.post("/amendments", json=proposal(amendment_id))
+    pat = bearer(staff["pat"])
+    answer = await api.post("/amendments", json=proposal(amendment_id), headers=pat)
     assert answer.status_code == 201, answer.text
-    assert (await api.post("/amendments", json=proposal(amendment_id))).status_code == 409
+    again = await api.post("/amendments", json=proposal(amendment_id), headers=pat)
+    assert again.status_code == 409
 
     async def asked() -> bool:
         mails = [m for m in mailbox.messages() if m["X-Slaflow-Amendment"] == amendment_id]
@@ -71,22 +113,54 @@ async def test_amendment_asks_by_mail_and_slack_and_refuses_and_rejects(
         ("amendment_reject", amendment_id),
     ]
 
-    stranger = await api.post(f"/amendments/{amendment_id}/approve", json={"by": "eve@x.example"})
-    assert stranger.status_code == 409 and "not a signatory" in stranger.json()["detail"]
-    approved = await api.post(f"/amendments/{amendment_id}/approve", json={"by": CORA})
-    assert approved.status_code == 200
-    twice = await api.post(f"/amendments/{amendment_id}/approve", json={"by": CORA})
+    path = f"/amendments/{amendment_id}/approve"
+    stranger = await api.post(path, json={}, headers=bearer(staff["eve"]))
+    assert stranger.status_code == 403 and "not a signatory" in stranger.json()["detail"]
+    integration = await api.post(path, json={})  # the admin token of settings: nobody
+    assert integration.status_code == 403 and "cannot sign" in integration.json()["detail"]
+    typed = await api.post(path, json={"by": CORA}, headers=bearer(staff["eve"]))
+    assert typed.status_code == 422 and "by: not accepted" in typed.json()["detail"]
+
+    # Cora has no account to speak of: she decides through the link mailed to her
+    link = signing_link(mailbox, amendment_id, CORA)
+    page = await api.get(link, headers={"Authorization": ""})
+    assert page.status_code == 200, page.text
+    assert "Cora Customer" in page.text and "objectives.P1.first_response.within" in page.text
+    altered = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    assert (await api.get(altered)).status_code == 403
+    elsewhere = link.replace(f"/sign/{amendment_id}/", "/sign/A-other/")
+    other = await api.get(elsewhere)
+    assert other.status_code == 403 and "another amendment" in other.text
+    signed = await api.post(link, data={"decision": "approve", "comment": "fine"})
+    assert signed.status_code == 200 and "Recorded: Cora Customer" in signed.text
+    reused = await api.post(link, data={"decision": "reject", "comment": "changed my mind"})
+    assert reused.status_code == 403 and "used already" in reused.text
+    twice = await api.post(path, json={}, headers=bearer(staff["cora"]))
     assert twice.status_code == 409 and "already decided" in twice.json()["detail"]
 
-    result = await cli("amendment", "reject", amendment_id, "--as", SAM, "--comment", "too slow")
+    cli.acting_as(staff["sam"])
+    result = await cli("amendment", "reject", amendment_id, "--comment", "too slow")
     assert result.exit_code == 0, result.output
     assert "rejected" in result.output
 
     view = AmendmentView.model_validate((await api.get(f"/amendments/{amendment_id}")).json())
     assert view.status == "rejected" and "too slow" in view.closed_reason
-    assert [d.decision for d in view.signatories] == ["approved", "rejected"]
-    late = await api.post(f"/amendments/{amendment_id}/approve", json={"by": SAM})
+    assert [(d.decision, d.method) for d in view.signatories] == [
+        ("approved", "link"),
+        ("rejected", "cli"),
+    ]
+    late = await api.post(path, json={}, headers=bearer(staff["sam"]))
     assert late.status_code == 409 and "closed" in late.json()["detail"]
+    after_close = await api.get(signing_link(mailbox, amendment_id, SAM))
+    assert after_close.status_code == 403 and "closed" in after_close.text
+
+    audit = (await api.get(f"/amendments/{amendment_id}/audit")).json()
+    trail = [(a["action"], a["outcome"], a["method"]) for a in audit]
+    assert ("propose", "accepted", "token") in trail
+    assert ("approve", "accepted", "link") in trail and ("reject", "accepted", "cli") in trail
+    assert ("approve", "refused", "token") in trail and ("link", "refused", "link") in trail
+    csv = await api.get(f"/amendments/{amendment_id}/audit", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.text.startswith("at,action,outcome,actor")
 
     shown = await cli("amendment", "show", amendment_id)
     assert shown.exit_code == 0 and "too slow" in shown.output
@@ -100,41 +174,49 @@ async def test_amendment_asks_by_mail_and_slack_and_refuses_and_rejects(
     assert listing.exit_code == 0 and amendment_id in listing.output
 
 
-async def test_cli_proposes_from_a_file_and_withdraws(cli: Cli, tmp_path: Path) -> None:
+async def test_cli_proposes_from_a_file_and_withdraws(
+    cli: Cli, tmp_path: Path, staff: dict[str, str]
+) -> None:
     doc = agreement_doc()
     doc["objectives"]["P2"]["resolution"]["within"] = "90m"
     file = tmp_path / "proposed.yaml"
     file.write_text(dump_agreement(Agreement.model_validate(doc)))
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
     deadline = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    cli.acting_as(staff["pat"])
     result = await cli(
         "amendment", "propose", str(file), "--id", amendment_id, "--deadline", deadline,
         "--signatory", f"customer:Cora:{CORA}", "--signatory", f"owner:Sam:{SAM}:UAMEND9",
-        "--proposer", PAT, "--rationale", "P2 resolution 90m", "--amends-version", "1",
+        "--rationale", "P2 resolution 90m", "--amends-version", "1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"proposed amendment {amendment_id}" in result.output
     twice = await cli(
         "amendment", "propose", str(file), "--id", "A-dup", "--deadline", deadline,
         "--signatory", f"customer:Cora:{CORA}", "--signatory", f"customer:Cora:{CORA}",
-        "--proposer", PAT, "--rationale", "x", "--amends-version", "1",
+        "--rationale", "x", "--amends-version", "1",
     )  # fmt: skip
     assert twice.exit_code == 1 and "listed twice" in twice.output
-    refused = await cli("amendment", "withdraw", amendment_id, "--as", CORA)
+    cli.acting_as(staff["cora"])
+    refused = await cli("amendment", "withdraw", amendment_id)
     assert refused.exit_code == 1 and "only the proposer" in refused.output
-    withdrawn = await cli("amendment", "withdraw", amendment_id, "--as", PAT, "--json")
+    cli.acting_as(staff["pat"])
+    withdrawn = await cli("amendment", "withdraw", amendment_id, "--json")
     assert withdrawn.exit_code == 0, withdrawn.output
     assert AmendmentView.model_validate_json(withdrawn.output).status == "withdrawn"
 
 
-async def test_propose_a_change_set_from_the_cli(cli: Cli, tmp_path: Path) -> None:
+async def test_propose_a_change_set_from_the_cli(
+    cli: Cli, tmp_path: Path, staff: dict[str, str]
+) -> None:
     """Only what changes, merged onto version 1; a change set that breaks it is refused."""
     changes = tmp_path / "changes.yaml"
     changes.write_text("objectives:\n  P2:\n    resolution:\n      within: 90m\n")
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
     deadline = (datetime.now(UTC) + timedelta(days=3)).isoformat()
-    common = ["--deadline", deadline, "--signatory", f"customer:Cora:{CORA}", "--proposer",
-              PAT, "--rationale", "P2 resolution 90m", "--amends-version", "1"]  # fmt: skip
+    common = ["--deadline", deadline, "--signatory", f"customer:Cora:{CORA}",
+              "--rationale", "P2 resolution 90m", "--amends-version", "1"]  # fmt: skip
+    cli.acting_as(staff["pat"])
     result = await cli(
         "amendment", "propose", str(changes), "--changes", "--id", amendment_id, *common, "--json"
     )
@@ -149,5 +231,5 @@ async def test_propose_a_change_set_from_the_cli(cli: Cli, tmp_path: Path) -> No
     )
     assert refused.exit_code == 1
     assert "changes.objectives.P2.resolution.within" in refused.output
-    withdrawn = await cli("amendment", "withdraw", amendment_id, "--as", PAT)
+    withdrawn = await cli("amendment", "withdraw", amendment_id)
     assert withdrawn.exit_code == 0, withdrawn.output

@@ -30,8 +30,9 @@ from slaflow.amendments import (
     Withdraw,
 )
 from slaflow.people import Actor
+from slaflow.roles import Role
 from starter import amendments_service as service
-from starter.api.auth import current_actor
+from starter.api.auth import current_actor, requires
 from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import responses
 from starter.audit import AuditEntry, audit, audit_csv, entries
@@ -39,6 +40,7 @@ from starter.command_bodies import DecisionBody, decision_body_of
 from starter.tickets_service import TicketError
 
 router = APIRouter(prefix="/amendments", tags=["amendments"])
+MANAGER_ONLY = requires(Role.MANAGER)
 
 AmendmentId = Annotated[str, Path(pattern=AMENDMENT_ID_PATTERN, description="The amendment id.")]
 DECISION_RESPONSES = responses(400, 404, 409, 422, 503, 504)
@@ -49,6 +51,7 @@ DECISION_RESPONSES = responses(400, 404, 409, 422, 503, 504)
     status_code=status.HTTP_201_CREATED,
     response_model=AmendmentView,
     summary="Propose an amendment",
+    dependencies=MANAGER_ONLY,
     responses={
         201: {"description": "Started: signatories are asked once its impact is computed."},
         409: {
@@ -92,6 +95,7 @@ async def propose(
     "",
     response_model=service.AmendmentList,
     summary="List amendments (Temporal visibility, with live state)",
+    dependencies=MANAGER_ONLY,
     responses=responses(422, 503, 504),
 )
 async def list_amendments(
@@ -106,6 +110,7 @@ async def list_amendments(
     "/{amendment_id}",
     response_model=AmendmentView,
     summary="An amendment's live state: status, revision, decisions, deadline, impact",
+    dependencies=MANAGER_ONLY,
     responses=responses(404, 422, 503, 504),
 )
 async def get_amendment(amendment_id: AmendmentId, temporal: TemporalDep) -> AmendmentView:
@@ -209,6 +214,7 @@ def _add_decision_route(name: str) -> None:
         methods=["POST"],
         response_model=AmendmentView,
         summary=SUMMARIES[name],
+        dependencies=requires(Role.INTAKE),  # who may sign is the person check's to say
         description="Signed by the person of the credential, never by a name in the body; "
         "403 for an integration's token or someone who is not a signatory (the proposer, for "
         "revise and withdraw); 409 when the amendment refuses it (decided already, closed, "
@@ -225,6 +231,7 @@ for _name in MODELS:
     "/{amendment_id}/audit",
     response_model=list[AuditEntry],
     summary="Who decided what on an amendment, accepted or refused (kept in the database)",
+    dependencies=MANAGER_ONLY,
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv."},
         **responses(422, 503),
