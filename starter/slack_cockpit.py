@@ -49,6 +49,7 @@ from temporalio.client import Client
 from activities import agreement_store
 from activities.notify_amendment import APPROVE_ACTION, REJECT_ACTION
 from activities.notify_email import describe_targets, ticket_link
+from activities.people_store import person_by_id, person_by_slack
 from activities.slack_tables import claim_signature, purge_expired
 from slaflow.agreement import Agreement, Contact
 from slaflow.amendments import (
@@ -63,6 +64,7 @@ from slaflow.amendments import (
     refusal,
 )
 from slaflow.customers import DEFAULT_AGREEMENT_ID
+from slaflow.people import Actor
 from slaflow.settings import Settings
 from slaflow.ticket_actions import first_response_note
 from slaflow.tickets import (
@@ -78,8 +80,10 @@ from slaflow.tickets import (
 )
 from slaflow.tiers import next_tier
 from starter import slack_payloads as payloads
+from starter.acting import works_on
 from starter.amendments_service import decide as decide_amendment
 from starter.amendments_service import get_amendment
+from starter.audit import audit
 from starter.slack_payloads import SlackPayloadInvalid, parse_payload
 from starter.tickets_service import (
     CommandRefused,
@@ -473,13 +477,18 @@ def _cut(text: str, limit: int) -> str:
 # ----- amendments -------------------------------------------------------------------------------
 
 
-def build_amendment_command(action: str, user_id: str, text: str = "") -> AmendmentCommand:
-    """The decision a button (or the Reject modal) stands for, by the clicker's Slack user id
-    (the amendment rules recognise a signatory by it)."""
+NOT_IN_DIRECTORY = (
+    "your Slack user is no active person of slaflow's people directory; nothing was done"
+)
+
+
+def build_amendment_command(action: str, email: str, text: str = "") -> AmendmentCommand:
+    """The decision a button (or the Reject modal) stands for, signed by the person whose
+    Slack user id clicked (their email, from the people directory)."""
     if action == APPROVE_ACTION:
-        return Approve(by=user_id)
+        return Approve(by=email, method="slack")
     if action == REJECT_ACTION:
-        return Reject(by=user_id, comment=text)
+        return Reject(by=email, comment=text, method="slack")
     raise ValueError(f"no amendment decision for action {action!r}")
 
 
@@ -685,29 +694,56 @@ class SlackCockpit:
         except Exception as exc:  # an unreachable or odd response_url must not end the task
             log.warning("could not tell Slack user %s %r: %s", to.user_id, text, exc)
 
-    async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Contact | None]:
-        """The ticket, and the contact of its pinned matrix with this Slack user id."""
+    async def _slack_person(self, user_id: str) -> Actor | None:
+        """The active person of the directory with this Slack user id, as an actor."""
+        person = await asyncio.to_thread(person_by_slack, self.engine, user_id) if user_id else None
+        if person is None or not person.active:
+            return None
+        return Actor(
+            name=f"{person.name} <{person.email}>",
+            method="slack",
+            credential=f"slack:{user_id}",
+            person_id=person.id,
+            email=person.email,
+        )
+
+    async def _person(self, ticket_id: str, user_id: str) -> tuple[TicketView, Actor | None]:
+        """The ticket, and the clicker as a person working on its agreement (else None)."""
         view = await get_ticket(await self.temporal(), ticket_id)
-        agreement = await self.agreements.get(view.agreement_version, view.agreement_id)
-        found = agreement.escalation.find_contact(slack_user_id=user_id)
-        return view, found[1] if found else None
+        actor = await self._slack_person(user_id)
+        if actor is None or actor.person_id is None:
+            return view, None
+        person = await asyncio.to_thread(person_by_id, self.engine, actor.person_id)
+        if person is None or not works_on(person, view.agreement_id):
+            return view, None
+        return view, actor
 
     @staticmethod
     def _not_in_matrix(view: TicketView) -> str:
         return (
-            f"you are not in the escalation matrix of ticket {view.ticket_id} "
-            f"(agreement {view.agreement_id} version {view.agreement_version}); nothing was done"
+            f"you do not work on agreement {view.agreement_id} of ticket {view.ticket_id} "
+            "(no active person of slaflow's directory with your Slack user id has a role "
+            "there); nothing was done"
         )
 
+    async def _refused(self, ticket_id: str, action: str, user_id: str, why: str) -> None:
+        actor = Actor(name=f"Slack user {user_id}", method="slack", credential=f"slack:{user_id}")
+        await audit(self.engine, "ticket", ticket_id, action, actor, refused=why)
+
     async def _run(self, to: ReplyTo, ticket_id: str, action: str, text: str = "") -> None:
+        actor: Actor | None = None
         try:
-            view, contact = await self._person(ticket_id, to.user_id)
-            if contact is None:
+            view, actor = await self._person(ticket_id, to.user_id)
+            if actor is None:
+                await self._refused(ticket_id, action, to.user_id, self._not_in_matrix(view))
                 await self.reply(to, self._not_in_matrix(view))
                 return
-            command = build_command(action, actor_name(contact), text)
+            command = build_command(action, actor.name, text)
             after = await run_command(await self.temporal(), ticket_id, command)
+            await audit(self.engine, "ticket", ticket_id, action, actor)
         except CommandRefused as exc:
+            if actor is not None:
+                await audit(self.engine, "ticket", ticket_id, action, actor, refused=exc.message)
             await self.reply(to, f"refused: {exc.message}")
         except TicketError as exc:
             await self.reply(to, f"failed: {exc.message}")
@@ -748,11 +784,12 @@ class SlackCockpit:
         """Check the clicker belongs to the ticket's matrix, then ask for the text (the
         trigger id is good for 3 s, so this runs first thing after the 200)."""
         try:
-            view, contact = await self._person(ticket_id, to.user_id)
+            view, actor = await self._person(ticket_id, to.user_id)
         except TicketError as exc:
             await self.reply(to, f"failed: {exc.message}")
             return
-        if contact is None:
+        if actor is None:
+            await self._refused(ticket_id, action, to.user_id, self._not_in_matrix(view))
             await self.reply(to, self._not_in_matrix(view))
             return
         modal = command_modal(action, view, response_url=to.response_url, channel_id=to.channel_id)
@@ -791,13 +828,25 @@ class SlackCockpit:
             await self._decide(to, amendment_id, action)
 
     async def _decide(self, to: ReplyTo, amendment_id: str, action: str, text: str = "") -> None:
-        """Run the decision as the clicker's Slack user id; tell them the workflow's verdict."""
+        """Run the decision as the person whose Slack user id clicked; tell them the verdict."""
+        name = "approve" if action == APPROVE_ACTION else "reject"
+        actor = await self._slack_person(to.user_id)
+        if actor is None or actor.email is None:
+            why = NOT_IN_DIRECTORY
+            stranger = Actor(
+                name=f"Slack user {to.user_id}", method="slack", credential=f"slack:{to.user_id}"
+            )
+            await audit(self.engine, "amendment", amendment_id, name, stranger, refused=why)
+            await self.reply(to, f"refused: {why}")
+            return
         try:
-            command = build_amendment_command(action, to.user_id, text)
+            command = build_amendment_command(action, actor.email, text)
             after = await decide_amendment(
                 await self.temporal(), amendment_id, command, engine=self.engine
             )
+            await audit(self.engine, "amendment", amendment_id, name, actor)
         except CommandRefused as exc:
+            await audit(self.engine, "amendment", amendment_id, name, actor, refused=exc.message)
             await self.reply(to, f"refused: {exc.message}")
         except TicketError as exc:
             await self.reply(to, f"failed: {exc.message}")
@@ -818,8 +867,12 @@ class SlackCockpit:
         except TicketError as exc:
             await self.reply(to, f"failed: {exc.message}")
             return
+        actor = await self._slack_person(to.user_id)
+        if actor is None or actor.email is None:
+            await self.reply(to, f"refused: {NOT_IN_DIRECTORY}")
+            return
         try:
-            refused = amendment_refusal(view, Reject(by=to.user_id, comment="-"))
+            refused = amendment_refusal(view, Reject(by=actor.email, comment="-"))
         except Exception:  # a view the pre-check cannot read: let the validator judge
             log.exception("could not pre-check a rejection of amendment %s", amendment_id)
             refused = None

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.agreement_store import EPOCH, add_version
+from activities.agreement_store import EPOCH, add_version, seed_people_once
 from activities.db import create_tables, make_engine
+from slaflow.customers import DEFAULT_AGREEMENT_ID
 from starter.temporal_client import register_search_attributes
 from tests.factories import make_agreement
 
@@ -48,5 +49,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'slaflow.db'}")
     create_tables(engine)
     add_version(engine, make_agreement(), effective_from=EPOCH, source="test")
+    seed_people_once(engine, DEFAULT_AGREEMENT_ID, make_agreement())  # its matrix as people
     yield engine
     engine.dispose()

@@ -20,6 +20,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from activities import audit_store, people_store
 from activities.db import create_tables
 from activities.notify_amendment import APPROVE_ACTION, REJECT_ACTION
 from slaflow import amendments
@@ -32,6 +33,7 @@ from slaflow.amendments import (
     Approve,
     Reject,
 )
+from slaflow.people import PersonRole
 from slaflow.settings import Settings
 from standins.slack_api import interaction_body, sign_request
 from starter import slack_cockpit
@@ -122,8 +124,22 @@ def slack() -> FakeSlack:
     return FakeSlack()
 
 
+def sign_up(engine: Engine) -> None:
+    """Cora and Sam are people of the directory who sign `default` (Slack ids theirs);
+    Eddie signs too but has no Slack."""
+    now = datetime.now(UTC)
+    for (slack_id, email), role in (
+        (CORA, PersonRole.CUSTOMER_SIGNATORY),
+        (SAM, PersonRole.PROVIDER_SIGNATORY),
+        ((None, "eddie@example.com"), PersonRole.PROVIDER_SIGNATORY),
+    ):
+        people_store.add_person(engine, email.split("@")[0].title(), email, slack_id, now)
+        people_store.grant(engine, email, "default", role)
+
+
 @pytest.fixture
 def cockpit(engine: Engine, fakes: Fakes, slack: FakeSlack) -> SlackCockpit:
+    sign_up(engine)
     return _cockpit(engine, fakes, slack)
 
 
@@ -152,7 +168,7 @@ async def test_approve_runs_as_the_clickers_slack_id_and_says_done(
     cockpit: SlackCockpit, fakes: Fakes
 ) -> None:
     await cockpit.on_block_action(click(APPROVE_ACTION, SAM[0]))
-    assert fakes.decided == [("A-1", Approve(by=SAM[0]))]
+    assert fakes.decided == [("A-1", Approve(by=SAM[1], method="slack"))]
     assert fakes.texts() == ["done: approved amendment A-1"]
     to = fakes.replies[0][0]
     assert (to.user_id, to.response_url, to.channel_id) == (SAM[0], RESPONSE_URL, "D1")
@@ -162,17 +178,27 @@ async def test_approve_runs_as_the_clickers_slack_id_and_says_done(
 
 
 async def test_a_stranger_and_a_second_decision_are_refused_with_the_workflows_reason(
-    cockpit: SlackCockpit, fakes: Fakes
+    cockpit: SlackCockpit, fakes: Fakes, engine: Engine
 ) -> None:
     await cockpit.on_block_action(click(APPROVE_ACTION, "U0STRANGER"))
+    await cockpit.on_block_action(click(APPROVE_ACTION, "UAGE1"))  # a person, not a signatory
     await cockpit.on_block_action(click(APPROVE_ACTION, CORA[0]))
     await cockpit.on_block_action(click(APPROVE_ACTION, CORA[0]))
     assert fakes.texts() == [
-        "refused: U0STRANGER is not a signatory of amendment A-1",
+        "refused: your Slack user is no active person of slaflow's people directory; "
+        "nothing was done",
+        "refused: agent1@example.com is not a signatory of amendment A-1",
         "done: approved amendment A-1",
-        "refused: UCORA already decided on revision 1 of amendment A-1 (approved)",
+        "refused: cora@customer.example already decided on revision 1 of amendment A-1 (approved)",
     ]
-    assert fakes.decided == [("A-1", Approve(by=CORA[0]))]
+    audit = audit_store.trail(engine, "amendment", "A-1")
+    assert [(a.outcome, a.credential) for a in audit] == [
+        ("refused", "slack:U0STRANGER"),
+        ("refused", "slack:UAGE1"),
+        ("accepted", "slack:UCORA"),
+        ("refused", "slack:UCORA"),
+    ]
+    assert fakes.decided == [("A-1", Approve(by=CORA[1], method="slack"))]
 
 
 async def test_the_last_approval_says_it_is_signed(cockpit: SlackCockpit, fakes: Fakes) -> None:
@@ -210,7 +236,7 @@ async def test_reject_asks_for_the_comment_in_a_modal_then_rejects_with_it(
     done = submitted(modal, SAM[0], " too slow ")
     assert modal_errors(done) is None
     await cockpit.on_view_submission(done)
-    assert fakes.decided == [("A-1", Reject(by=SAM[0], comment="too slow"))]
+    assert fakes.decided == [("A-1", Reject(by=SAM[1], comment="too slow", method="slack"))]
     assert fakes.texts() == ["done: rejected amendment A-1"]
     assert fakes.replies[0][0].response_url == RESPONSE_URL
     state = fakes.states["A-1"]
@@ -233,12 +259,13 @@ async def test_reject_refused_by_the_rule_opens_no_modal(
     await cockpit.on_block_action(click(REJECT_ACTION, SAM[0], "A-2"))
     assert slack.views == []
     assert fakes.texts() == [
-        "refused: U0STRANGER is not a signatory of amendment A-1",
+        "refused: your Slack user is no active person of slaflow's people directory; "
+        "nothing was done",
         "done: approved amendment A-1",
-        "refused: UCORA already decided on revision 1 of amendment A-1 (approved)",
+        "refused: cora@customer.example already decided on revision 1 of amendment A-1 (approved)",
         "refused: amendment A-2 is closed (withdrawn: moot); reject refused",
     ]
-    assert fakes.decided == [("A-1", Approve(by=CORA[0]))]
+    assert fakes.decided == [("A-1", Approve(by=CORA[1], method="slack"))]
 
 
 async def test_a_modal_submitted_after_someone_else_closed_it_is_refused(
@@ -251,7 +278,7 @@ async def test_a_modal_submitted_after_someone_else_closed_it_is_refused(
     await cockpit.on_view_submission(submitted(sams, SAM[0], "no either"))
     assert fakes.texts()[0] == "done: rejected amendment A-1"
     assert fakes.texts()[1].startswith("refused: amendment A-1 is closed (rejected: ")
-    assert fakes.decided == [("A-1", Reject(by=CORA[0], comment="no"))]
+    assert fakes.decided == [("A-1", Reject(by=CORA[1], comment="no", method="slack"))]
 
 
 async def test_unknown_or_malformed_amendments_and_nameless_clicks_fail_politely(
@@ -271,6 +298,7 @@ async def test_unknown_or_malformed_amendments_and_nameless_clicks_fail_politely
 
 
 async def test_an_expired_trigger_is_reported(engine: Engine, fakes: Fakes) -> None:
+    sign_up(engine)
     made = _cockpit(engine, fakes, FakeSlack("expired_trigger_id"))
     await made.on_block_action(click(REJECT_ACTION, SAM[0]))
     assert fakes.texts() == ["failed: could not open the reject form: expired_trigger_id"]
@@ -317,6 +345,7 @@ async def api(tmp_path: Path, fakes: Fakes) -> AsyncIterator[Api]:
     app = create_app(settings)
     state = app_state(app)
     create_tables(state.engine)  # what the lifespan does first; the replay guard's table
+    sign_up(state.engine)
     state.temporal = NoTemporal(state.settings)
 
     async def reply(to: ReplyTo, text: str) -> None:
@@ -341,7 +370,7 @@ async def test_a_signed_approve_click_through_the_route_decides_once(api: Api) -
         headers={"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=0"},
     )
     assert forged.status_code == 401
-    assert api.fakes.decided == [("A-1", Approve(by=SAM[0]))]
+    assert api.fakes.decided == [("A-1", Approve(by=SAM[1], method="slack"))]
     assert api.fakes.texts() == ["done: approved amendment A-1"]
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from activities.agreement_store import add_version
+from activities import audit_store, people_store
 from activities.notify_slack import BUTTONS, render_slack
 from slaflow.notifications import SlackNotification
+from slaflow.people import PersonRole
 from slaflow.settings import Settings
 from slaflow.tickets import (
     Acknowledge,
@@ -36,7 +37,7 @@ from slaflow.tiers import Channel, Priority, Tier
 from starter import slack_cockpit
 from starter.slack_cockpit import ReplyTo, SlackCockpit, actor_name, is_person
 from starter.tickets_service import CommandRefused, TicketList, TicketNotFound, TicketSummary
-from tests.factories import agreement_doc, make_agreement
+from tests.factories import make_agreement
 
 AGENT = "agent-1 <agent1@example.com>"
 
@@ -191,26 +192,34 @@ async def test_unknown_slack_user_runs_nothing(
     await cockpit[0].on_block_action(click("resolve", user="U0STRANGER"))
     assert fakes.commands == [] and cockpit[1].views == []
     assert len(fakes.replies) == 2
-    assert all("you are not in the escalation matrix" in text for text in texts(fakes))
+    assert all("you do not work on agreement default" in text for text in texts(fakes))
+    audit = audit_store.trail(cockpit[0].engine, "ticket", "T-1")
+    assert [(a.outcome, a.credential) for a in audit] == [("refused", "slack:U0STRANGER")] * 2
 
 
-async def test_the_matrix_is_the_one_the_ticket_pinned(
+async def test_the_people_directory_says_who_works_on_the_ticket(
     cockpit: tuple[SlackCockpit, FakeSlack], fakes: Fakes, engine: Engine
 ) -> None:
-    doc = agreement_doc()
-    doc["escalation"]["tiers"][0]["contacts"] = [
-        {"name": "Nina New", "email": "nina@example.com", "slack_user_id": "UNINA"}
+    now = datetime.now(UTC)
+    people_store.add_person(engine, "Nina New", "nina@example.com", "UNINA", now)
+    await cockpit[0].on_block_action(click("acknowledge", user="UNINA"))  # no role yet
+    people_store.grant(engine, "nina@example.com", "default", PersonRole.AGENT)
+    await cockpit[0].on_block_action(click("acknowledge", user="UNINA"))
+    people_store.revoke(engine, "agent1@example.com", "default", PersonRole.AGENT)
+    await cockpit[0].on_block_action(click("acknowledge", user="UAGE1"))  # revoked
+    people_store.set_active(engine, "nina@example.com", False)
+    await cockpit[0].on_block_action(click("acknowledge", user="UNINA"))  # deactivated
+    assert "you do not work on agreement default of ticket T-1" in texts(fakes)[0]
+    assert texts(fakes)[1].startswith("done: acknowledged ticket T-1")
+    assert all("you do not work on agreement" in text for text in texts(fakes)[2:])
+    assert fakes.commands == [("T-1", Acknowledge(actor="Nina New <nina@example.com>"))]
+    audit = audit_store.trail(engine, "ticket", "T-1")
+    assert [(a.outcome, a.method) for a in audit] == [
+        ("refused", "slack"),
+        ("accepted", "slack"),
+        ("refused", "slack"),
+        ("refused", "slack"),
     ]
-    add_version(engine, make_agreement(**doc), effective_from=datetime.now(UTC), source="test")
-    fakes.tickets["T-2"] = view("T-2", agreement_version=2)
-
-    await cockpit[0].on_block_action(click("acknowledge", user="UNINA"))  # T-1 pinned v1
-    await cockpit[0].on_block_action(click("acknowledge", user="UNINA", ticket_id="T-2"))
-    await cockpit[0].on_block_action(click("acknowledge", user="UAGE1", ticket_id="T-2"))
-    assert "not in the escalation matrix of ticket T-1" in texts(fakes)[0]
-    assert texts(fakes)[1].startswith("done: acknowledged ticket T-2")
-    assert "not in the escalation matrix of ticket T-2" in texts(fakes)[2]
-    assert fakes.commands == [("T-2", Acknowledge(actor="Nina New <nina@example.com>"))]
 
 
 async def test_refusal_reaches_the_clicker_with_the_tickets_reason(
