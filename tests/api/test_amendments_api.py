@@ -140,7 +140,7 @@ async def test_a_decision_naming_its_signer_is_refused(api: httpx.AsyncClient) -
 async def test_only_a_person_proposes_and_only_as_themself(api: httpx.AsyncClient) -> None:
     integration = await api.post("/amendments", json=proposal(), headers=auth_headers())
     assert integration.status_code == 403
-    assert "an integration's token cannot sign" in integration.json()["detail"]
+    assert "an integration's token cannot propose" in integration.json()["detail"]
     other = await api.post("/amendments", json=proposal(proposer="max@example.com"))
     assert other.status_code == 403
     assert other.json()["detail"].startswith("body.proposer: max@example.com is not you")

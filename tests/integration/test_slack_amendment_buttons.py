@@ -13,17 +13,32 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from slaflow.amendments import AmendmentView
+from slaflow.people import PersonRole
+from slaflow.roles import Role
 from standins.slack_api import SlackStandin
 from tests.factories import agreement_doc
-from tests.integration.conftest import click, eventually
+from tests.integration.conftest import bearer, click, eventually, person_token
 
 pytestmark = pytest.mark.integration
 
-CORA = ("UAMCORA1", "cora@customer.example")
-SAM = ("UAMSAM1", "sam@example.com")
-PAT = "pat@example.com"
+CORA = ("UAMCORA1", "cora.slack@customer.example")
+SAM = ("UAMSAM1", "sam.slack@example.com")
+PAT = "pat.slack@example.com"
+
+
+@pytest.fixture
+def pat(stack_engine: Engine) -> dict[str, str]:
+    """Pat's token; Cora and Sam are the agreement's signatories, with their Slack ids."""
+    for (slack_id, email), role in (
+        (CORA, PersonRole.CUSTOMER_SIGNATORY),
+        (SAM, PersonRole.PROVIDER_SIGNATORY),
+    ):
+        person_token(stack_engine, email, email, [("default", role)], slack_user_id=slack_id)
+    made = person_token(stack_engine, "Pat", PAT, [("default", PersonRole.MANAGER)], Role.MANAGER)
+    return bearer(made)
 
 
 def proposal(amendment_id: str) -> dict[str, Any]:
@@ -81,10 +96,13 @@ async def _amendment(api: httpx.AsyncClient, amendment_id: str) -> AmendmentView
 
 
 async def test_signatories_decide_from_slack_and_strangers_are_refused(
-    api: httpx.AsyncClient, slack: SlackStandin, standin: httpx.AsyncClient
+    api: httpx.AsyncClient,
+    slack: SlackStandin,
+    standin: httpx.AsyncClient,
+    pat: dict[str, str],
 ) -> None:
     amendment_id = f"A-{uuid.uuid4().hex[:8]}"
-    proposed = await api.post("/amendments", json=proposal(amendment_id))
+    proposed = await api.post("/amendments", json=proposal(amendment_id), headers=pat)
     assert proposed.status_code == 201, proposed.text
     to_cora = await _request(slack, CORA[0], amendment_id)
     to_sam = await _request(slack, SAM[0], amendment_id)
@@ -104,11 +122,14 @@ async def test_signatories_decide_from_slack_and_strangers_are_refused(
     stranger = await _answer(
         standin, await click(standin, to_sam, "amendment_approve", "U0STRANGER")
     )
-    assert stranger == f"refused: U0STRANGER is not a signatory of amendment {amendment_id}"
+    assert stranger == (
+        "refused: your Slack user is no active person of slaflow's people directory; "
+        "nothing was done"
+    )
     stranger_reject = await _answer(
         standin, await click(standin, to_sam, "amendment_reject", "U0STRANGER")
     )
-    assert stranger_reject.startswith("refused: ") and "not a signatory" in stranger_reject
+    assert stranger_reject.startswith("refused: ") and "people directory" in stranger_reject
     views = (await standin.get("/_standin/views")).json()
     assert not [v for v in views if amendment_id in v["private_metadata"]]  # no modal opened
     view = await _amendment(api, amendment_id)

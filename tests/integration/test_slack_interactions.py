@@ -222,8 +222,8 @@ async def test_unknown_slack_user_changes_nothing_and_is_told_so(
     resolve = await click(standin, where, "resolve", "U0STRANGER")
     refused_resolve = await _answer(standin, resolve["response_url"])
 
-    assert "you are not in the escalation matrix" in answer
-    assert "you are not in the escalation matrix" in refused_resolve
+    assert "you do not work on agreement default" in answer
+    assert "you do not work on agreement default" in refused_resolve
     views = (await standin.get("/_standin/views")).json()
     assert not [v for v in views if opened.ticket_id in v["private_metadata"]]  # no modal
     state = await _state(api, opened.ticket_id)

@@ -76,7 +76,8 @@ async def propose(
     actor = await current_actor(request)
     if actor.email is None or actor.email != proposer_email(proposal.proposer):
         refusal = (
-            NOT_A_PERSON.replace("decisions are signed", "amendments are proposed")
+            "amendments are proposed by a person: use your own token (`slaflow token create "
+            "--person`) or your login; an integration's token cannot propose"
             if actor.email is None
             else f"body.proposer: {proposal.proposer} is not you ({actor.email}); propose as "
             "yourself"
