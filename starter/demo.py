@@ -29,6 +29,8 @@ from starter.stack_record import read_record
 REQUEST_TIMEOUT = 30.0
 WATCH_EVERY = 5.0
 DEFAULT_CUSTOMER = ("Demo Customer Ltd", None)
+ALICE, ARNE = "alice.agent@example.com", "arne.agent@example.com"
+"""The demo agreement's agents; the admin token (an integration) acts on their behalf."""
 SCENARIO = (
     ("P1", "phone", "Checkout is down for every customer", None, ("acme", None)),
     ("P1", "phone", "Hosting cluster unreachable", None, ("globex", "Hosting")),
@@ -78,8 +80,11 @@ class Demo:
     run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%H%M%S"))
     opened: list[str] = field(default_factory=list)
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        answer = self.http.request(method, path, json=body)
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        answer = self.http.request(method, path, json=body, headers=headers)
         if answer.status_code >= 400:
             try:
                 detail = answer.json().get("detail")
@@ -126,24 +131,24 @@ class Demo:
         self.say("2. People at work (POST /tickets/{id}/{command}, as the ticket page's buttons):")
         for ticket_id, action in plan.items():
             if action == "acknowledge":
-                self.call("POST", f"/tickets/{ticket_id}/acknowledge", {"actor": "Alice Agent"})
+                self.call("POST", f"/tickets/{ticket_id}/acknowledge", {"on_behalf_of": ALICE})
                 self.say(
                     f"   {ticket_id}: Alice Agent acknowledged. The paging stops, but the "
                     "first-response clock still runs: acknowledging is not responding."
                 )
             elif action == "respond":
-                self.call("POST", f"/tickets/{ticket_id}/acknowledge", {"actor": "Arne Agent"})
+                self.call("POST", f"/tickets/{ticket_id}/acknowledge", {"on_behalf_of": ARNE})
                 self.call(
                     "POST",
                     f"/tickets/{ticket_id}/respond",
-                    {"actor": "Arne Agent", "note": "Looking into it"},
+                    {"on_behalf_of": ARNE, "note": "Looking into it"},
                 )
                 self.say(f"   {ticket_id}: Arne Agent acknowledged and responded: target met.")
             elif action == "pause":
                 self.call(
                     "POST",
                     f"/tickets/{ticket_id}/pause",
-                    {"actor": "Alice Agent", "note": "asked the customer which browser"},
+                    {"on_behalf_of": ALICE, "note": "asked the customer which browser"},
                 )
                 self.say(f"   {ticket_id}: waiting on the customer; its clocks stand still.")
             else:
@@ -169,21 +174,28 @@ class Demo:
             "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
             "amends_version": latest,
         }
-        self.call("POST", "/amendments", proposal)
+        tokens = {s["email"]: self._token_of(s["email"]) for s in signatories}
+        self.call("POST", "/amendments", proposal, token=tokens["max.manager@example.com"])
         self.say(f"   {amendment_id} proposed against version {latest}; the signatories are asked")
-        for signatory in signatories:
-            view = self._approve(amendment_id, signatory["email"])
+        for signatory in signatories:  # each signs as themself, with a token of their own
+            view = self._approve(amendment_id, tokens[signatory["email"]])
             self.say(f"   {signatory['name']} signed ({view['status']})")
         committed = self._committed(amendment_id)
         where = f"version {committed} is in force" if committed else "committing it"
         self.say(f"   Signed by everyone: {where} (GET /agreement/versions)")
 
-    def _approve(self, amendment_id: str, by: str) -> Any:
+    def _token_of(self, email: str) -> str:
+        """A token of this person's own (POST /tokens, as the admin): who signs is who holds it."""
+        name = f"demo-{self.run_id}-{email.split('@')[0]}"
+        body = {"name": name, "role": "manager", "person": email}
+        return str(self.call("POST", "/tokens", body)["token"])
+
+    def _approve(self, amendment_id: str, token: str) -> Any:
         """Approve once the impact is computed (until then the workflow may refuse)."""
         deadline = time.monotonic() + REQUEST_TIMEOUT
         while True:
             try:
-                return self.call("POST", f"/amendments/{amendment_id}/approve", {"by": by})
+                return self.call("POST", f"/amendments/{amendment_id}/approve", {}, token=token)
             except DemoError:
                 if time.monotonic() > deadline:
                     raise
