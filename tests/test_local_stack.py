@@ -98,7 +98,7 @@ def test_demo_plays_its_scenario_against_the_stack(running: Stack) -> None:
         for tid in ids
     }
     by_priority = {s["priority"]: s for s in states.values()}
-    assert by_priority["P2"]["acknowledged_by"] == "Alice Agent"
+    assert by_priority["P2"]["acknowledged_by"].startswith("Alice Agent via admin token ")
     responded = [t for t in by_priority["P3"]["targets"] if t["kind"] == "first_response"]
     assert responded[0]["met_at"] is not None
     assert by_priority["P4"]["status"] == "waiting_on_customer"
