@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
-from activities import people_store, token_store
+from activities import audit_store, people_store, token_store
 from slaflow.people import PersonRole
 from slaflow.roles import Role
 from starter.api.deps import app_state
@@ -135,3 +136,35 @@ async def test_tokens_may_belong_to_a_person(http: httpx.AsyncClient) -> None:
     nobody = {"name": "x", "role": "agent", "person": "nobody@example.com"}
     refused = await http.post("/tokens", json=nobody, headers=auth_headers())
     assert refused.status_code == 422 and "body.person" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["x", "a" * 1999, "eyJhIjoiQS0xIn0.sig", "%00", "..", "<script>", "e30.e30"],
+)
+async def test_hostile_signing_links_are_refused_without_reaching_temporal(
+    tmp_path: Path, token: str
+) -> None:
+    settings = auth_settings(
+        data_dir=tmp_path,
+        temporal_address="127.0.0.1:1",
+        signing_link_secret=SecretStr("s" * 40),
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app_state(app).temporal = MustNotConnect(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+            page = await http.get(f"/sign/A-1/{token}")
+            assert page.status_code in (403, 404, 422), page.text
+            posted = await http.post(f"/sign/A-1/{token}", data={"decision": "approve"})
+            assert posted.status_code in (403, 404, 422), posted.text
+            odd = await http.post(f"/sign/A-1/{token}", data={"decision": "sudo"})
+            assert odd.status_code in (404, 422)
+        audit = audit_store.trail(app_state(app).engine, "amendment", "A-1")
+    assert all(a.outcome == "refused" and a.method == "link" for a in audit)
+
+
+async def test_signing_links_are_off_without_their_secret(http: httpx.AsyncClient) -> None:
+    page = await http.get("/sign/A-1/anything")
+    assert page.status_code == 403 and "not enabled" in page.text

@@ -60,10 +60,9 @@ def _link_actor(link: SigningLink | None) -> Actor:
     return Actor(name=link.email, method="link", credential=link.credential)
 
 
-async def check_link(
-    request: Request, client: Client, amendment_id: str, token: str
-) -> CheckedLink:
-    """The link's signatory and the amendment, or `LinkRefused` saying why (audited)."""
+async def check_link(request: Request, amendment_id: str, token: str) -> CheckedLink:
+    """The link's signatory and the amendment, or `LinkRefused` saying why (audited). The
+    link is read before Temporal is asked: a made-up one costs nothing."""
     state = app_state(request.app)
     link: SigningLink | None = None
     try:
@@ -71,7 +70,7 @@ async def check_link(
         if secret is None:
             raise LinkRefused("signing links are not enabled on this server")
         link = read_token(secret.get_secret_value(), token, amendment_id, datetime.now(UTC))
-        return await _checked(state.engine, client, link)
+        return await _checked(state.engine, await state.temporal.client(), link)
     except LinkRefused as exc:
         await audit(
             state.engine, "amendment", amendment_id, "link", _link_actor(link), refused=str(exc)
@@ -119,7 +118,7 @@ def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> 
 async def sign_page(request: Request, amendment_id: AmendmentId, token: Token) -> HTMLResponse:
     state = app_state(request.app)
     try:
-        checked = await check_link(request, await state.temporal.client(), amendment_id, token)
+        checked = await check_link(request, amendment_id, token)
     except LinkRefused as exc:
         return _page(request, {"error": str(exc)}, status.HTTP_403_FORBIDDEN)
     changes = await asyncio.to_thread(_changes, state.engine, checked.view)
@@ -141,9 +140,8 @@ async def sign(
         return _page(
             request, {"error": f"form.decision: choose one of {', '.join(DECISIONS)}"}, 422
         )
-    client = await state.temporal.client()
     try:
-        checked = await check_link(request, client, amendment_id, token)
+        checked = await check_link(request, amendment_id, token)
     except LinkRefused as exc:
         return _page(request, {"error": str(exc)}, status.HTTP_403_FORBIDDEN)
     try:
@@ -155,6 +153,7 @@ async def sign(
             422,
         )
     try:
+        client = await state.temporal.client()
         view = await decide_as(
             request, state.engine, client, amendment_id, decision, body, checked.actor
         )
