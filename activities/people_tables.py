@@ -52,3 +52,14 @@ class AuditRow(SQLModel, table=True):
     credential: str = Field(max_length=200)
     method: str = Field(max_length=20)
     detail: str = Field(default="", max_length=2000)
+
+
+class BrowserSessionRow(SQLModel, table=True):
+    """A browser login, so logging out ends it on the server (the cookie alone is not enough)."""
+
+    __tablename__ = "browser_sessions"
+
+    id: str = Field(primary_key=True, max_length=64, description="Random; named by the cookie.")
+    token_digest: str = Field(max_length=64, index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -14,13 +14,16 @@ site's own pages (`sessions.cross_origin_refusal`), else 403.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
+from activities.session_store import live_digest
 from slaflow.people import Actor
 from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
@@ -111,8 +114,16 @@ async def session_principal(request: Request) -> Principal | None:
     if not cookie:
         return None
     state = app_state(request.app)
-    digest = state.sessions.digest_of(cookie)
-    if digest is None:
+    digest, session_id = state.sessions.digest_of(cookie), state.sessions.session_id_of(cookie)
+    if digest is None or session_id is None:
+        return None
+    try:
+        live = await asyncio.to_thread(live_digest, state.engine, session_id)
+    except SQLAlchemyError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail="sessions unreadable"
+        ) from exc
+    if live != digest:  # logged out (or never started here)
         return None
     return await _resolved(state.tokens.principal_of_digest(digest))
 

@@ -49,17 +49,26 @@ class SessionCodec:
             secure=settings.public_url.lower().startswith("https://"),
         )
 
-    def encode(self, digest: str) -> str:
-        return self.serializer.dumps({"digest": digest})
+    def encode(self, digest: str, session_id: str = "") -> str:
+        return self.serializer.dumps({"digest": digest, "sid": session_id})
 
-    def digest_of(self, cookie: str) -> str | None:
-        """The token digest a cookie carries, or None if it is forged, altered or too old."""
+    def _payload(self, cookie: str) -> dict[str, object]:
         try:
             payload = self.serializer.loads(cookie, max_age=self.max_age_seconds)
         except BadSignature:  # SignatureExpired is one too
-            return None
-        digest = payload.get("digest") if isinstance(payload, dict) else None
+            return {}
+        return payload if isinstance(payload, dict) else {}
+
+    def digest_of(self, cookie: str) -> str | None:
+        """The token digest a cookie carries, or None if it is forged, altered or too old."""
+        digest = self._payload(cookie).get("digest")
         return digest if isinstance(digest, str) else None
+
+    def session_id_of(self, cookie: str) -> str | None:
+        """The server-side session a cookie names (None: forged, too old, or from before
+        sessions were kept on the server, which counts as logged out)."""
+        sid = self._payload(cookie).get("sid")
+        return sid if isinstance(sid, str) and sid else None
 
 
 def _origin_of(url: str) -> str | None:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 
 from activities import token_store
+from activities.db import create_tables
 from activities.token_tables import ApiTokenRow
 from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
@@ -327,6 +328,19 @@ async def test_login_sets_a_session_cookie_that_opens_guarded_routes_until_logou
     assert (await http.get("/agreement", headers=BROWSER)).status_code == 303
 
 
+async def test_logout_ends_the_session_on_the_server(http: httpx.AsyncClient) -> None:
+    """A copy of the cookie kept from before the logout opens nothing afterwards."""
+    answer = await _login(http, TOKENS[Role.MANAGER], "/agreement")
+    kept = answer.cookies[SESSION_COOKIE]
+    assert (await http.get("/agreement")).status_code == 200
+    assert (await http.post("/logout", headers=SAME_SITE)).status_code == 303
+    replayed = await http.get("/agreement", headers={"Cookie": f"{SESSION_COOKIE}={kept}"})
+    assert replayed.status_code == 401 and "cookie.slaflow_session" in replayed.json()["detail"]
+    other = await _login(http, TOKENS[Role.MANAGER], "/agreement")  # a new login works
+    assert other.cookies[SESSION_COOKIE] != kept
+    assert (await http.get("/agreement")).status_code == 200
+
+
 async def test_a_session_below_the_pages_role_is_asked_to_log_in_with_another_token(
     http: httpx.AsyncClient,
 ) -> None:
@@ -416,6 +430,7 @@ async def test_the_cookie_is_secure_behind_https(tmp_path: Path) -> None:
     app = create_app(
         auth_settings(data_dir=tmp_path, public_url="https://sla.example.com", session_secret="k")
     )
+    create_tables(app_state(app).engine)  # the sessions' table, as the lifespan makes it
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://sla.example.com") as http:
         answer = await http.post(

@@ -1,4 +1,5 @@
-"""people, their memberships per agreement, tokens that belong to a person, the audit log
+"""people, their memberships per agreement, tokens that belong to a person, the audit log,
+browser sessions kept on the server
 
 Revision ID: 0016
 Revises: 0013
@@ -61,6 +62,15 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
     op.create_index(op.f("ix_audit_log_subject_id"), "audit_log", ["subject_id"])
     op.create_index(op.f("ix_audit_log_person_id"), "audit_log", ["person_id"])
+    op.create_table(
+        "browser_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_browser_sessions_token_digest"), "browser_sessions", ["token_digest"])
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("person_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_api_tokens_person_id"), ["person_id"])
@@ -72,6 +82,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_api_tokens_person_id", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_api_tokens_person_id"))
         batch_op.drop_column("person_id")
+    op.drop_table("browser_sessions")
     op.drop_table("audit_log")
     op.drop_table("memberships")
     op.drop_table("people")

@@ -9,6 +9,8 @@ from elsewhere. These pages are for browsers and stay out of the OpenAPI documen
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from activities.session_store import end_session, start_session
 from slaflow.roles import Role, token_digest
 from starter.api.auth import LOGIN_PATH, session_role, token_role
 from starter.api.deps import app_state
@@ -98,10 +101,12 @@ async def login(
             error="That token is unknown or revoked." if token else "Enter an API token.",
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    digest = token_digest(token)
+    session_id = await asyncio.to_thread(start_session, state.engine, digest, datetime.now(UTC))
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
-        state.sessions.encode(token_digest(token)),
+        state.sessions.encode(digest, session_id),
         max_age=state.sessions.max_age_seconds,
         path="/",
         secure=state.sessions.secure,
@@ -118,6 +123,10 @@ async def logout(request: Request) -> Response:
     refusal = cross_origin_refusal(request, state.settings)
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session_id = state.sessions.session_id_of(cookie) if cookie else None
+    if session_id is not None:  # ended on the server: a copy of the cookie no longer works
+        await asyncio.to_thread(end_session, state.engine, session_id, datetime.now(UTC))
     response = RedirectResponse(LOGIN_PATH, status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=state.sessions.secure, httponly=True, samesite="strict"
