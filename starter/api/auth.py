@@ -183,7 +183,9 @@ class RoleGate:
         required = self.required
         by_cookie = credentials is None
         if credentials is not None:
+            refuse_while_throttled(request)
             principal = await token_principal(request, credentials.credentials)
+            throttle_outcome(request, principal is not None)
             if principal is None:
                 raise HTTPException(
                     status.HTTP_401_UNAUTHORIZED,
@@ -208,6 +210,29 @@ class RoleGate:
         request.state.role = role
         request.state.principal = principal
         return role
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def refuse_while_throttled(request: Request) -> None:
+    """429 with Retry-After while this client is shut out for failing too often."""
+    wait = app_state(request.app).throttle.retry_after(client_key(request))
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many failed logins or tokens from this client; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def throttle_outcome(request: Request, ok: bool) -> None:
+    throttle = app_state(request.app).throttle
+    if ok:
+        throttle.succeeded(client_key(request))
+    else:
+        throttle.failed(client_key(request))
 
 
 def require_role(required: Role) -> RoleGate:

@@ -21,6 +21,7 @@ from activities.db import make_engine
 from activities.schema import prepare_schema
 from slaflow.settings import Settings
 from starter.api.sessions import SessionCodec
+from starter.api.throttle import FailureThrottle
 from starter.api.token_resolver import TokenResolver
 from starter.slack_cockpit import SlackCockpit
 from starter.tickets_service import connect_client
@@ -54,6 +55,8 @@ class AppState:
     """Which role a token has: settings' tokens, then the database's."""
     sessions: SessionCodec = field(init=False)
     """Signs and reads the browser's login cookie."""
+    throttle: FailureThrottle = field(init=False)
+    """Slows down clients that keep presenting bad tokens."""
 
     def __post_init__(self) -> None:
         self.tokens = TokenResolver(
@@ -62,6 +65,7 @@ class AppState:
             cache_seconds=self.settings.api_token_cache_seconds,
         )
         self.sessions = SessionCodec.from_settings(self.settings)
+        self.throttle = FailureThrottle()
         self.temporal = TemporalGateway(self.settings)
         # Through a lambda, so a test that swaps `temporal` swaps it for Slack too.
         self.slack = SlackCockpit(self.settings, self.engine, lambda: self.temporal.client())

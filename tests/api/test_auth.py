@@ -440,3 +440,19 @@ async def test_the_cookie_is_secure_behind_https(tmp_path: Path) -> None:
         )
     assert answer.status_code == 303
     assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_a_client_guessing_tokens_is_slowed_down(http: httpx.AsyncClient) -> None:
+    guesses = [
+        await http.get("/tickets", headers={"Authorization": f"Bearer slf_guess{i}"})
+        for i in range(7)
+    ]
+    assert [g.status_code for g in guesses[:5]] == [401] * 5
+    assert guesses[5].status_code == 429 or guesses[6].status_code == 429
+    refused = guesses[6]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "too many failed" in refused.json()["detail"]
+    # even the right token waits its turn; logins are slowed down the same way
+    assert (await http.get("/tickets", headers=auth_headers(Role.AGENT))).status_code == 429
+    login = await http.post("/login", data={"token": "slf_nope"}, headers=SAME_SITE)
+    assert login.status_code == 429 and "Too many failed logins" in login.text

@@ -20,7 +20,13 @@ from fastapi.templating import Jinja2Templates
 
 from activities.session_store import end_session, start_session
 from slaflow.roles import Role, token_digest
-from starter.api.auth import LOGIN_PATH, session_role, token_role
+from starter.api.auth import (
+    LOGIN_PATH,
+    client_key,
+    session_role,
+    throttle_outcome,
+    token_role,
+)
 from starter.api.deps import app_state
 from starter.api.sessions import SESSION_COOKIE, cross_origin_refusal, safe_next
 
@@ -92,7 +98,18 @@ async def login(
     if refusal is not None:
         return _page(request, next_path=target, role=None, error=refusal, status_code=403)
     token = token.strip()
+    wait = state.throttle.retry_after(client_key(request))
+    if wait is not None:
+        return _page(
+            request,
+            next_path=target,
+            role=None,
+            error=f"Too many failed logins from here; try again in {wait} s.",
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
     role = await token_role(request, token) if token else None
+    if token:
+        throttle_outcome(request, role is not None)
     if role is None:
         return _page(
             request,
