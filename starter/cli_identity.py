@@ -18,7 +18,7 @@ from slaflow.people import Actor
 from slaflow.roles import Role, token_digest
 from slaflow.settings import Settings
 
-NO_TOKEN = (
+UNSET_ADVICE = (
     "SLAFLOW_CLI_TOKEN is not set; the CLI acts as the person its token belongs to: "
     "`slaflow token create --name you --role agent --person you@example.com`, then "
     "export SLAFLOW_CLI_TOKEN=<the token>"
@@ -32,7 +32,7 @@ class IdentityRefused(PermissionError):
 def cli_actor(settings: Settings, engine: Engine, need: Role) -> tuple[Actor, Role]:
     """The actor and role of SLAFLOW_CLI_TOKEN, at least `need`."""
     if settings.cli_token is None:
-        raise IdentityRefused(NO_TOKEN)
+        raise IdentityRefused(UNSET_ADVICE)
     token = settings.cli_token.get_secret_value().strip()
     configured = settings.api_tokens.get(token)
     if configured is not None:
