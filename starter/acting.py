@@ -57,3 +57,30 @@ def acting_actor(
             f"body.on_behalf_of: {person.email} does not work on agreement {agreement_id}"
         )
     return actor.on_behalf_of(person.id, person.name, person.email)
+
+
+def read_refusal(person: Person | None, role: Role, agreement_id: str) -> str | None:
+    """Why a credential may not read a ticket of `agreement_id` (None: it may). Integrations
+    and admins read everything; a person reads the agreements they work on."""
+    if person is None or role is Role.ADMIN or works_on(person, agreement_id):
+        return None
+    return f"{person.email} does not work on agreement {agreement_id}"
+
+
+def visible_agreement(person: Person | None, role: Role, wanted: str | None) -> str | None:
+    """The agreement a person's ticket list is narrowed to: the one asked for (if theirs), or
+    their only one; `ActingRefused` when that is ambiguous or not theirs."""
+    if person is None or role is Role.ADMIN:
+        return wanted
+    mine = sorted({m.agreement_id for m in person.memberships if m.role in WORKING_ROLES})
+    if wanted is not None:
+        if wanted not in mine:
+            raise ActingRefused(f"{person.email} does not work on agreement {wanted}")
+        return wanted
+    if len(mine) == 1:
+        return mine[0]
+    raise ActingRefused(
+        "query.agreement: you work on "
+        + (", ".join(mine) if mine else "no agreement")
+        + "; name one of them"
+    )

@@ -83,6 +83,16 @@ async def test_refusals_change_nothing_and_are_audited(
 
     state = (await api.get(f"/tickets/{ticket_id}")).json()
     assert state["status"] == "open" and state["acknowledged_by"] is None
+    # nor may Olga read it: one ticket, its explanation, or a list of another agreement
+    for read in (f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/explain"):
+        hidden = await api.get(read, headers=bearer(other))
+        assert hidden.status_code == 403 and "does not work on agreement default" in hidden.text
+    page = await api.get(f"/tickets/{ticket_id}", headers={**bearer(other), "Accept": "text/html"})
+    assert page.status_code == 403 and state["subject"] not in page.text
+    listed = await api.get("/tickets", params={"agreement": "default"}, headers=bearer(other))
+    assert listed.status_code == 403
+    mine = await api.get("/tickets", headers=bearer(other))  # narrowed to globex, hers
+    assert mine.status_code == 200 and ticket_id not in mine.text
     audit = (await api.get(f"/tickets/{ticket_id}/audit")).json()
     assert [a["outcome"] for a in audit] == ["refused"] * 3
     assert audit[0]["actor"] == "Olga Other" and audit[0]["method"] == "token"

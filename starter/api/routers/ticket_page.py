@@ -144,12 +144,21 @@ def _context(request: Request, view: TicketView, role: Role) -> dict[str, object
 
 
 async def ticket_page(
-    request: Request, ticket_id: str, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    ticket_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    hidden: bool = False,
 ) -> HTMLResponse:
-    """The page for `ticket_id`; a ticket that cannot be read shows why, with its status."""
+    """The page for `ticket_id`; a ticket that cannot be read shows why, with its status
+    (`hidden`: the caller may not see it at all, so only the reason is shown)."""
     role: Role = request.state.role
     actor = await credential_name(request)
     context: dict[str, object] = {"ticket_id": ticket_id, "actor": actor, "role": role.value}
+    if hidden:
+        context.update(view=None, error=error, show_dashboard=False)
+        return _render(request, context, status_code)
     try:
         view = await service.get_ticket(await app_state(request.app).temporal.client(), ticket_id)
     except service.TicketError as exc:

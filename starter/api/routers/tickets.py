@@ -26,13 +26,14 @@ from slaflow.tickets import (
     workflow_id_for,
 )
 from starter import tickets_service as service
-from starter.acting import ActingRefused
+from starter.acting import ActingRefused, read_refusal, visible_agreement
 from starter.api.auth import requires, wants_html
 from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import allowed_methods, responses
 from starter.api.metrics import count_ticket_opened
 from starter.api.routers.ticket_page import ticket_page
 from starter.api.ticket_commands import act
+from starter.api.token_resolver import Principal
 from starter.audit import AuditEntry, audit_csv, entries
 from starter.command_bodies import BODIES
 
@@ -106,11 +107,32 @@ def _may_read_tickets(request: Request) -> bool:
 async def list_tickets(
     temporal: TemporalDep,
     filters: Annotated[service.TicketFilter, Query()],
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     detail: Annotated[bool, Query(description="Ask each running ticket for its state.")] = False,
 ) -> service.TicketList:
-    """Newest first. Visibility is eventually consistent: a just-opened ticket may lag a second."""
+    """Newest first. Visibility is eventually consistent: a just-opened ticket may lag a second.
+    A person's token lists the tickets of the agreements they work on (403 otherwise)."""
+    principal = _principal(request)
+    try:
+        agreement = visible_agreement(principal.person, principal.role, filters.agreement)
+    except ActingRefused as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+    filters = filters.model_copy(update={"agreement": agreement})
     return await service.list_tickets(await temporal.client(), filters, limit=limit, detail=detail)
+
+
+def _principal(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    assert isinstance(principal, Principal)
+    return principal
+
+
+def _refuse_unseen(request: Request, view: TicketView) -> None:
+    principal = _principal(request)
+    refusal = read_refusal(principal.person, principal.role, view.agreement_id)
+    if refusal is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
 
 
 @router.get(
@@ -125,8 +147,17 @@ async def get_ticket(
 ) -> Any:
     """JSON for programs; a browser (Accept: text/html) gets the ticket page with its actions."""
     if wants_html(request):
+        try:
+            _refuse_unseen(request, await service.get_ticket(await temporal.client(), ticket_id))
+        except service.TicketError:
+            pass  # the page shows why it cannot be read, with its status
+        except HTTPException as exc:
+            return await ticket_page(
+                request, ticket_id, error=exc.detail, status_code=403, hidden=True
+            )
         return await ticket_page(request, ticket_id)
     view = await service.get_ticket(await temporal.client(), ticket_id)
+    _refuse_unseen(request, view)
     return service.with_ui_link(view, settings)
 
 
@@ -137,10 +168,17 @@ async def get_ticket(
     dependencies=requires(Role.AGENT),
     responses=responses(401, 403, 404, 422, 503, 504),
 )
-async def explain_ticket(ticket_id: TicketId, temporal: TemporalDep) -> TicketExplanation:
+async def explain_ticket(
+    ticket_id: TicketId, temporal: TemporalDep, request: Request
+) -> TicketExplanation:
     """Each target's calendar, the working spans counted, the pauses, and the deadline in the
     calendar's zone and in UTC: every escalation is traceable to this arithmetic."""
-    return await service.explain_ticket(await temporal.client(), ticket_id)
+    explained = await service.explain_ticket(await temporal.client(), ticket_id)
+    principal = _principal(request)
+    refusal = read_refusal(principal.person, principal.role, explained.agreement_id)
+    if refusal is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+    return explained
 
 
 def _add_command_route(name: str, model: type[Command]) -> None:
