@@ -224,3 +224,16 @@ async def test_signing_an_amendment_whose_version_went_stale_is_refused(
     await service.decide(Client(), "A-1", reject, engine=engine)  # type: ignore[arg-type]
     assert sent == [reject]  # a rejection may still close it
     engine.dispose()
+
+
+async def test_only_a_manager_of_the_agreement_proposes(api: httpx.AsyncClient) -> None:
+    engine = app_state(api._transport.app).engine  # type: ignore[attr-defined]
+    cora = people_store.find_person(engine, "cora@example.com")
+    token = token_store.create_token(engine, "cora", Role.MANAGER, datetime.now(UTC), cora.id)
+    answer = await api.post(
+        "/amendments",
+        json=proposal(proposer="cora@example.com"),
+        headers={"Authorization": f"Bearer {token.token}"},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "cora@example.com is no manager of agreement default"

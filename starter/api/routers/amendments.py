@@ -29,12 +29,13 @@ from slaflow.amendments import (
     Revise,
     Withdraw,
 )
-from slaflow.people import Actor
+from slaflow.people import Actor, PersonRole
 from slaflow.roles import Role
 from starter import amendments_service as service
 from starter.api.auth import current_actor, requires
 from starter.api.deps import EngineDep, SettingsDep, TemporalDep
 from starter.api.errors import responses
+from starter.api.token_resolver import Principal
 from starter.audit import AuditEntry, audit, audit_csv, entries
 from starter.command_bodies import DecisionBody, decision_body_of
 from starter.tickets_service import TicketError
@@ -86,6 +87,17 @@ async def propose(
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
     # refuse a bad proposal before reaching for Temporal: 422 even while Temporal is down
     await asyncio.to_thread(service.check_proposal, engine, proposal, datetime.now(UTC))
+    principal = getattr(request.state, "principal", None)
+    person = principal.person if isinstance(principal, Principal) else None
+    if (
+        person is not None
+        and isinstance(principal, Principal)
+        and principal.role is not Role.ADMIN
+        and PersonRole.MANAGER not in person.roles_on(proposal.agreement_id)
+    ):
+        refusal = f"{person.email} is no manager of agreement {proposal.agreement_id}"
+        await audit(engine, "amendment", proposal.amendment_id, "propose", actor, refused=refusal)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
     view = await service.propose(await temporal.client(), settings.task_queue, engine, proposal)
     response.headers["Location"] = f"/amendments/{proposal.amendment_id}"
     await audit(engine, "amendment", proposal.amendment_id, "propose", actor)
