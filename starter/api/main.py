@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from slaflow.roles import Role
 from slaflow.secret_policy import refuse_weak_secrets
@@ -104,8 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(amendments.router, responses=AUTH_ERRORS)
     app.include_router(board.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(
-        report_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+        report_routes.router,
+        dependencies=[*requires(Role.MANAGER), Depends(report_routes.person_report_scope)],
+        responses=AUTH_ERRORS,
     )
+    app.include_router(report_routes.compliance_router, responses=AUTH_ERRORS)
     app.include_router(
         service_level_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )

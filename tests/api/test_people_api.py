@@ -168,3 +168,28 @@ async def test_hostile_signing_links_are_refused_without_reaching_temporal(
 async def test_signing_links_are_off_without_their_secret(http: httpx.AsyncClient) -> None:
     page = await http.get("/sign/A-1/anything")
     assert page.status_code == 403 and "not enabled" in page.text
+
+
+async def test_reports_are_read_by_the_agreement_s_own_people(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    engine = app_state(app).engine
+    people_store.add_person(engine, "Cora", "cora@customer.example", None, NOW)
+    people_store.grant(engine, "cora@customer.example", "default", PersonRole.CUSTOMER_SIGNATORY)
+    cora = person_token(app, "cora@customer.example", Role.INTAKE)
+    own = await http.get("/compliance/default", headers=cora)
+    assert own.status_code == 200, own.text
+    assert own.json()["group_by"] == "priority"
+    for elsewhere in ("/compliance/nordwind", "/reports/sla", "/tickets", "/amendments"):
+        refused = await http.get(elsewhere, headers=cora)
+        assert refused.status_code == 403, elsewhere
+    assert (await http.get("/compliance/Bad Id", headers=cora)).status_code == 422
+
+    manager = person_token(app, "michael.braun@it-services.example", Role.MANAGER)
+    unscoped = await http.get("/reports/sla", headers=manager)
+    assert unscoped.status_code == 403 and "default" in unscoped.json()["detail"]
+    scoped = await http.get("/reports/sla", params={"agreement": "default"}, headers=manager)
+    assert scoped.status_code == 200
+    other = await http.get("/reports/sla", params={"agreement": "nordwind"}, headers=manager)
+    assert other.status_code == 403
+    assert (await http.get("/reports/sla", headers=auth_headers())).status_code == 200  # admin

@@ -12,14 +12,19 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import PlainTextResponse
 
 from slaflow import reports
+from slaflow.customers import SLUG_PATTERN
+from slaflow.people import PersonRole
 from slaflow.reports import Counting, GroupBy
+from slaflow.roles import Role
 from starter import report_formats, reports_service
+from starter.api.auth import requires
 from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses, responses
+from starter.api.token_resolver import Principal
 from starter.reports_service import Period, ReportError, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -390,3 +395,59 @@ def pauses_csv(
 ) -> CsvResponse:
     report = _pauses(engine, settings, scope, start, end, quick_repause_minutes, paused_share)
     return _csv(report, "pauses")
+
+
+def person_report_scope(request: Request) -> None:
+    """A person's token reads the reports of the agreements they manage only: `agreement=`
+    must name one (403 otherwise); admins and integrations read everyone's."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal) or principal.person is None:
+        return
+    if principal.role is Role.ADMIN:
+        return
+    wanted = request.query_params.get("agreement")
+    if wanted is None or PersonRole.MANAGER not in principal.person.roles_on(wanted):
+        managed = sorted(
+            m.agreement_id for m in principal.person.memberships if m.role is PersonRole.MANAGER
+        )
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="query.agreement: name an agreement you manage ("
+            + (", ".join(managed) or "none")
+            + ")",
+        )
+
+
+compliance_router = APIRouter(prefix="/compliance", tags=["reports"])
+
+
+@compliance_router.get(
+    "/{agreement_id}",
+    response_model=reports.SlaReport,
+    summary="One agreement's compliance report, for its own people (customer signatories too)",
+    dependencies=requires(Role.INTAKE),
+    responses=responses(401, 403, 422),
+)
+def compliance(
+    agreement_id: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=64)],
+    engine: EngineDep,
+    settings: SettingsDep,
+    request: Request,
+    start: From = None,
+    end: To = None,
+) -> reports.SlaReport:
+    """The SLA figures per priority of one agreement. A person with any role on it may read
+    it (a customer's signatories: this and nothing else); integrations need the manager role."""
+    principal = getattr(request.state, "principal", None)
+    assert isinstance(principal, Principal)
+    person = principal.person
+    allowed = (
+        principal.role.includes(Role.MANAGER) and (person is None or principal.role is Role.ADMIN)
+    ) or (person is not None and bool(person.roles_on(agreement_id)))
+    if not allowed:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"you have no role on agreement {agreement_id}",
+        )
+    scope = Scope(agreement=agreement_id)
+    return _sla(engine, settings, scope, start, end, GroupBy.PRIORITY, Counting.RESOLVED)
