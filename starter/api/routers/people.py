@@ -28,7 +28,14 @@ router = APIRouter(prefix="/people", tags=["people"])
 
 MANAGER = requires(Role.MANAGER)
 ADMIN = requires(Role.ADMIN)
-PersonKey = Annotated[str, Path(max_length=254, description="The person's id or email.")]
+PersonKey = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9._%+@-]{1,254}$",
+        max_length=254,
+        description="The person's id or email.",
+    ),
+]
 
 
 class MembershipView(BaseModel):
@@ -110,6 +117,7 @@ async def _run(operation: Any, *args: Any) -> store.Person:
     response_model=list[PersonView],
     summary="People, optionally of one agreement",
     dependencies=MANAGER,
+    responses=responses(422),
 )
 async def list_people(
     engine: EngineDep,
@@ -124,7 +132,7 @@ async def list_people(
     status_code=status.HTTP_201_CREATED,
     response_model=PersonView,
     summary="Add a person (admin)",
-    responses=responses(403, 409, 422),
+    responses=responses(400, 403, 409, 422),
     dependencies=ADMIN,
 )
 async def add_person(body: NewPerson, engine: EngineDep) -> PersonView:
@@ -156,7 +164,7 @@ async def deactivate(key: PersonKey, engine: EngineDep) -> PersonView:
     "/{key}/memberships",
     response_model=PersonView,
     summary="Grant a role on an agreement (admin, or that agreement's manager)",
-    responses=responses(403, 404, 422),
+    responses=responses(400, 403, 404, 422),
     dependencies=MANAGER,
 )
 async def grant(key: PersonKey, body: Grant, engine: EngineDep, request: Request) -> PersonView:
