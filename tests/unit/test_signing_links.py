@@ -45,3 +45,34 @@ def test_any_altered_or_made_up_token_is_refused(garbage: str) -> None:
             continue
         with pytest.raises(LinkRefused):
             read_token(SECRET, candidate, "A-1", NOW)
+
+
+def test_the_request_email_carries_a_link_for_its_signatory_alone() -> None:
+    from pydantic import SecretStr
+
+    from activities.notify_amendment import signing_lines
+    from slaflow import amendments
+    from slaflow.amendments import Signatory
+    from slaflow.settings import Settings
+    from tests.unit.test_amendments import make_proposal
+    from workflows.amendment_calls import AmendmentNotice
+
+    proposal = make_proposal()
+    view = amendments.view(amendments.new_state(proposal, NOW))
+    signer = proposal.signatories[0]
+    settings = Settings(_env_file=None, signing_link_secret=SecretStr(SECRET))
+
+    def notice(kind: str, to: Signatory) -> AmendmentNotice:
+        return AmendmentNotice.model_validate(
+            {"idempotency_key": f"k/{kind}", "kind": kind, "to": to, "amendment": view}
+        )
+
+    lines = signing_lines(settings, notice("request", signer))
+    path = lines[-1].split("/sign/", 1)[1]
+    amendment_id, token = path.split("/", 1)
+    link = read_token(SECRET, token, amendment_id, view.deadline - timedelta(hours=1))
+    assert (link.email, link.revision, link.expires) == (signer.email, 1, view.deadline)
+    proposer = Signatory(name="P", role="proposer", email=view.proposer)
+    assert signing_lines(settings, notice("request", proposer)) == []  # not a signatory
+    assert signing_lines(settings, notice("outcome", signer)) == []
+    assert signing_lines(Settings(_env_file=None), notice("request", signer)) == []
