@@ -139,3 +139,26 @@ def test_the_audit_trail_keeps_order_and_knows_used_credentials(store_engine: En
     assert audit_store.used(store_engine, "link:abc")
     assert not audit_store.used(store_engine, "link:other")
     assert audit_store.trail(store_engine, "ticket", "a-1") == []
+
+
+def test_signatories_must_sign_for_the_agreement_at_proposal_and_revision(
+    store_engine: Engine,
+) -> None:
+    from slaflow.amendments import Signatory
+    from starter.amendments_service import signatory_problem
+
+    cora = Signatory(name="Cora", role="customer", email="cora@acme.example")
+    assert "not a person of the directory" in signatory_problem(store_engine, "acme", [cora])
+    add_person(store_engine, "Cora Customer", "cora@acme.example", None, NOW)
+    grant(store_engine, "cora@acme.example", "acme", PersonRole.AGENT)
+    assert "not a customer or provider signatory of agreement acme" in signatory_problem(
+        store_engine, "acme", [cora]
+    )
+    grant(store_engine, "cora@acme.example", "acme", PersonRole.CUSTOMER_SIGNATORY)
+    assert signatory_problem(store_engine, "acme", [cora]) == ""
+    assert signatory_problem(store_engine, "globex", [cora]) != ""  # another customer's
+    revoke(store_engine, "cora@acme.example", "acme", PersonRole.CUSTOMER_SIGNATORY)
+    assert signatory_problem(store_engine, "acme", [cora]).startswith("signatories.0.email")
+    grant(store_engine, "cora@acme.example", "acme", PersonRole.CUSTOMER_SIGNATORY)
+    set_active(store_engine, "cora@acme.example", False)
+    assert "deactivated" in signatory_problem(store_engine, "acme", [cora])
