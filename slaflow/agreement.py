@@ -56,6 +56,22 @@ class Objective(_Strict):
         description="Calendar whose hours count; unset means the ticket's channel's hours.",
     )
     consequence: str = Field("", description="What a miss costs, e.g. a service credit.")
+    next_reply: TargetSpec | None = Field(
+        None,
+        description="Each customer message waiting for an answer must get the agent's reply "
+        "within this (Zendesk's next reply time); unset: not measured.",
+    )
+    periodic_update: TargetSpec | None = Field(
+        None,
+        description="After the first response, the customer hears from support at least this "
+        "often until the ticket is resolved; unset: not measured.",
+    )
+
+    def spec(self, kind: str) -> TargetSpec | None:
+        """The target of one clock kind (first_response, resolution, next_reply,
+        periodic_update); None when this objective does not measure it."""
+        spec: TargetSpec | None = getattr(self, kind)
+        return spec
 
 
 class Contact(_Strict):
@@ -133,9 +149,11 @@ class EscalationMatrix(_Strict):
 
 PauseStatus = Literal["waiting_on_customer", "waiting_on_third_party"]
 TargetName = Literal["first_response", "resolution"]
+ClockName = Literal["first_response", "resolution", "next_reply", "periodic_update"]
+"""Every clock a ticket may run; a pause rule may stop any of them."""
 
 
-def _default_pauses() -> dict[PauseStatus, list[TargetName]]:
+def _default_pauses() -> dict[PauseStatus, list[ClockName]]:
     """Waiting stops the resolution clock; the first response is owed regardless."""
     return {"waiting_on_customer": ["resolution"], "waiting_on_third_party": ["resolution"]}
 
@@ -201,7 +219,7 @@ class Agreement(_Strict):
     reopen_window: Duration = Field(
         timedelta(days=7), description="How long a resolved ticket may be reopened before closing."
     )
-    pauses: dict[PauseStatus, list[TargetName]] = Field(
+    pauses: dict[PauseStatus, list[ClockName]] = Field(
         default_factory=lambda: _default_pauses(),
         description="Which targets' clocks stop while a ticket waits in each status.",
     )

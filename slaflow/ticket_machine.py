@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from slaflow import ladder, sla_clock
-from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning
+from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning, TargetSpec
 from slaflow.calendars import ResolvedCalendar
 from slaflow.customers import AgreementSelection, unmeasured_reason
 from slaflow.durations import format_duration
@@ -24,6 +24,7 @@ from slaflow.tickets import (
     Assign,
     ChangePriority,
     Command,
+    CustomerMessage,
     Escalate,
     EventKind,
     Notice,
@@ -33,6 +34,7 @@ from slaflow.tickets import (
     PauseSpan,
     PinnedTerms,
     Reopen,
+    Reply,
     Resolve,
     Respond,
     Resume,
@@ -181,13 +183,8 @@ def _target_dues(rt: TicketRuntime, target: TargetClock) -> list[Due]:
     deadline = sla_clock.deadline_of(cal, target)
     assert deadline is not None  # running targets are not paused
     dues = [Due(deadline, DueKind.BREACH, target.kind)]
-    objective = rt.terms.agreement.objective(rt.priority)
-    spec = (
-        objective.first_response
-        if target.kind is TargetKind.FIRST_RESPONSE
-        else (objective.resolution)
-    )
-    for warning in spec.warnings:
+    spec = _spec(rt, target.kind)
+    for warning in spec.warnings if spec else []:
         if warning.at_percent not in target.warnings_fired:
             moment = sla_clock.warning_moment(cal, target, warning.at_percent)
             if moment is not None:
@@ -318,10 +315,16 @@ def _warn(
     ]
 
 
+def _spec(
+    rt: TicketRuntime, kind: TargetKind, priority: Priority | None = None
+) -> TargetSpec | None:
+    """The pinned terms' target for a clock kind at a priority (default the ticket's)."""
+    return rt.terms.agreement.objective(priority or rt.priority).spec(kind.value)
+
+
 def _warning_percents(rt: TicketRuntime, kind: TargetKind) -> list[int]:
-    objective = rt.terms.agreement.objective(rt.priority)
-    spec = objective.first_response if kind is TargetKind.FIRST_RESPONSE else objective.resolution
-    return [w.at_percent for w in spec.warnings]
+    spec = _spec(rt, kind)
+    return [w.at_percent for w in spec.warnings] if spec else []
 
 
 def _escalate(
@@ -463,8 +466,19 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
         return [_update(rt, f"Assigned to {command.assignee} by {actor}")]
     if isinstance(command, Respond):
         _meet(rt.target(TargetKind.FIRST_RESPONSE), now)
+        _answered(rt, now)
         _record(rt, now, EventKind.RESPONDED, command.note, actor=actor)
         return [_update(rt, f"First response by {actor}")]
+    if isinstance(command, Reply):
+        _meet(rt.target(TargetKind.FIRST_RESPONSE), now)
+        _answered(rt, now)
+        _record(rt, now, EventKind.REPLIED, command.note, actor=actor)
+        return [_update(rt, f"Replied by {actor}")]
+    if isinstance(command, CustomerMessage):
+        started = _start_clock(rt, TargetKind.NEXT_REPLY, now)
+        detail = "next reply due" if started else "no new reply clock"
+        _record(rt, now, EventKind.CUSTOMER_MESSAGE, _joined(detail, command.text), actor=actor)
+        return [_update(rt, f"Customer wrote ({actor})", command.text)]
     if isinstance(command, Resolve):
         for target in rt.targets:
             _meet(target, now)
@@ -483,6 +497,8 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
         rt.status = TicketStatus.ACKNOWLEDGED if rt.page.acknowledged_at else TicketStatus.OPEN
         rt.resolved_at = None
         rt.reopen_count += 1
+        if rt.target(TargetKind.FIRST_RESPONSE).met_at is not None:
+            _start_clock(rt, TargetKind.PERIODIC_UPDATE, now)
         _record(rt, now, EventKind.REOPENED, command.reason, actor=actor)
         return [_update(rt, f"Reopened by {actor}", command.reason)]
     if isinstance(command, ChangePriority):
@@ -533,6 +549,50 @@ def _resume(rt: TicketRuntime, command: Resume, now: datetime) -> Notice:
     return _update(rt, f"Resumed by {command.actor}", command.note)
 
 
+def _joined(detail: str, text: str) -> str:
+    return f"{detail}: {text}" if text else detail
+
+
+def _answered(rt: TicketRuntime, now: datetime) -> None:
+    """The customer heard from support: the waiting message is answered and the
+    periodic-update clock starts over."""
+    for kind in (TargetKind.NEXT_REPLY, TargetKind.PERIODIC_UPDATE):
+        clock = rt.current(kind)
+        if clock is not None:
+            _meet(clock, now)
+    _start_clock(rt, TargetKind.PERIODIC_UPDATE, now)
+
+
+def _start_clock(rt: TicketRuntime, kind: TargetKind, now: datetime) -> bool:
+    """Start a repeating clock at `now` unless the terms do not measure it or one is still
+    running (the oldest unanswered message sets the pace). Started while the ticket waits,
+    it is paused at once if that status stops it."""
+    spec = _spec(rt, kind)
+    previous = rt.current(kind)
+    if spec is None or (previous is not None and previous.met_at is None):
+        return False
+    if previous is not None:
+        _retire(rt, previous)
+    clock = TargetClock(
+        kind=kind,
+        within=spec.within,
+        calendar=rt.terms.agreement.target_calendar(rt.priority, rt.ticket.channel),
+        started_at=now,
+    )
+    stops = [s for s, kinds in rt.terms.agreement.pauses.items() if kind.value in kinds]
+    if rt.status.value in stops:
+        clock.pauses.append(PauseSpan(start=now, reason=rt.status.value))
+    rt.targets.append(clock)
+    return True
+
+
+def _retire(rt: TicketRuntime, clock: TargetClock) -> None:
+    """Drop a repeating clock that is replaced; its breach still counts for the ticket."""
+    if clock.breached_at is not None:
+        rt.past_breaches += 1
+    rt.targets.remove(clock)
+
+
 def _meet(target: TargetClock, now: datetime) -> None:
     if target.met_at is None:
         if target.paused:
@@ -555,14 +615,12 @@ def adopt_terms(rt: TicketRuntime, terms: PinnedTerms, actor: str, now: datetime
 def _retarget(rt: TicketRuntime, priority: Priority, now: datetime) -> None:
     """Open targets take `priority`'s objective from the pinned terms; warnings already behind
     the recomputed clock are marked fired so they are not sent late."""
-    objective = rt.terms.agreement.objective(priority)
-    for target in rt.targets:
+    for target in list(rt.targets):
         if target.met_at is None:
-            spec = (
-                objective.first_response
-                if target.kind is TargetKind.FIRST_RESPONSE
-                else objective.resolution
-            )
+            spec = _spec(rt, target.kind, priority)
+            if spec is None:  # the new terms do not measure this repeating clock
+                _retire(rt, target)
+                continue
             target.within = spec.within
             target.calendar = rt.terms.agreement.target_calendar(priority, rt.ticket.channel)
     rt.priority = priority

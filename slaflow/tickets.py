@@ -84,6 +84,13 @@ class TicketStatus(StrEnum):
 class TargetKind(StrEnum):
     FIRST_RESPONSE = "first_response"
     RESOLUTION = "resolution"
+    NEXT_REPLY = "next_reply"
+    PERIODIC_UPDATE = "periodic_update"
+
+    @property
+    def repeats(self) -> bool:
+        """A clock that starts again after it is met (one per customer message or update)."""
+        return self in (TargetKind.NEXT_REPLY, TargetKind.PERIODIC_UPDATE)
 
 
 class PauseSpan(BaseModel):
@@ -139,6 +146,8 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     ACKNOWLEDGED = "acknowledged"
     RESPONDED = "responded"
+    CUSTOMER_MESSAGE = "customer_message"
+    REPLIED = "replied"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     PAUSED = "paused"
@@ -202,6 +211,9 @@ class TicketRuntime(BaseModel):
     unmeasured: str | None = Field(
         None, description="Why the clocks are not measured (out of scope or excluded)."
     )
+    past_breaches: int = Field(
+        0, description="Breached next-reply and periodic-update clocks since replaced."
+    )
 
     @property
     def tier(self) -> Tier:
@@ -210,9 +222,13 @@ class TicketRuntime(BaseModel):
     def target(self, kind: TargetKind) -> TargetClock:
         return next(t for t in self.targets if t.kind == kind)
 
+    def current(self, kind: TargetKind) -> TargetClock | None:
+        """The clock of a kind now kept, if any (repeating clocks come and go)."""
+        return next((t for t in self.targets if t.kind == kind), None)
+
     @property
     def breached(self) -> bool:
-        return any(t.breached_at is not None for t in self.targets)
+        return self.past_breaches > 0 or any(t.breached_at is not None for t in self.targets)
 
 
 class TicketWorkflowInput(BaseModel):
@@ -304,6 +320,20 @@ class Pause(Command):
 
 class Resume(Command):
     note: str = Field("", max_length=2000)
+
+
+class CustomerMessage(Command):
+    """The customer wrote and waits for an answer: starts the next-reply clock when the
+    agreement measures one and none is running."""
+
+    text: str = Field("", max_length=20000)
+
+
+class Reply(Command):
+    """The agent answered the customer: meets the first response if still owed, stops the
+    next-reply clock, and starts the periodic-update clock again."""
+
+    note: str = Field("", max_length=20000)
 
 
 class AddComment(Command):
@@ -483,6 +513,8 @@ COMMANDS: dict[str, type[Command]] = {
     "comment": AddComment,
     "pause": Pause,
     "resume": Resume,
+    "customer_message": CustomerMessage,
+    "reply": Reply,
 }
 """Each command's name (the workflow update's name and the API path segment) and argument model."""
 
