@@ -36,9 +36,11 @@ from slaflow.tickets import (
     Assign,
     ChangePriority,
     Command,
+    CustomerMessage,
     Escalate,
     Pause,
     Reopen,
+    Reply,
     Resolve,
     Respond,
     Resume,
@@ -408,6 +410,28 @@ def ticket_respond(
 ) -> None:
     """Record the first qualified response to the customer."""
     _command(ticket_id, lambda: Respond(actor=actor, note=note), as_json)
+
+
+@ticket_app.command("message")
+def ticket_message(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    text: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a customer message that waits for an answer (starts the next-reply clock)."""
+    _command(ticket_id, lambda: CustomerMessage(actor=actor, text=text), as_json)
+
+
+@ticket_app.command("reply")
+def ticket_reply(
+    ticket_id: TicketIdArg,
+    actor: Actor,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the agent's reply to the customer (meets the next reply, restarts updates)."""
+    _command(ticket_id, lambda: Reply(actor=actor, note=note), as_json)
 
 
 @ticket_app.command("resolve")
