@@ -181,6 +181,38 @@ class ServiceLevelObjective(_Strict):
         return f"{scope}-{self.target}-{self.window}"
 
 
+class CreditRule(_Strict):
+    """A service credit owed per missed target, e.g. 5 % of the monthly fee per missed P1
+    resolution, capped at 20 % a month. The cap is required: an uncapped credit is a promise
+    without an upper bound, which no provider signs knowingly."""
+
+    target: TargetName
+    priority: Priority | None = Field(None, description="Unset means tickets of every priority.")
+    credit_percent: float = Field(gt=0, le=100, description="Percent of the fee per miss.")
+    cap_percent: float = Field(gt=0, le=100, description="The most this rule costs a month.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _capped(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("cap_percent") is None:
+            raise ValueError(
+                "cap_percent is required: the most this credit may cost a month, "
+                "in percent of the monthly fee"
+            )
+        return data
+
+    def applies(self, priority: Priority) -> bool:
+        return self.priority is None or self.priority is priority
+
+    def describe(self) -> str:
+        scope = f"{self.priority.value} " if self.priority else ""
+        what = "first response" if self.target == "first_response" else "resolution"
+        return (
+            f"{self.credit_percent:g} % service credit per missed {scope}{what}, "
+            f"at most {self.cap_percent:g} % a month"
+        )
+
+
 class SupportChannel(_Strict):
     channel: Channel
     hours: str = Field(ALWAYS_OPEN, description="Calendar of the channel's opening hours.")
@@ -213,6 +245,13 @@ class Agreement(_Strict):
         default_factory=list,
         description="Compliance objectives over a window, tracked live against their error budget.",
     )
+    credits: list[CreditRule] = Field(
+        default_factory=list, description="Service credits owed per missed target, capped."
+    )
+    monthly_fee: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="What credits are a percentage of."
+    )
+    currency: str = Field("", max_length=3, description="e.g. EUR; shown beside amounts.")
     channels: list[SupportChannel] = Field(min_length=1)
     escalation: EscalationMatrix
     calendars: dict[str, CalendarSpec] = Field(default_factory=dict)

@@ -14,6 +14,7 @@ from enum import IntEnum
 from slaflow import ladder, sla_clock
 from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning, TargetSpec
 from slaflow.calendars import ResolvedCalendar
+from slaflow.credits import breach_consequence
 from slaflow.customers import AgreementSelection, unmeasured_reason
 from slaflow.durations import format_duration
 from slaflow.tickets import (
@@ -273,6 +274,9 @@ def _breach(
         f"{_label(target.kind)} target of {format_duration(target.within)} breached at "
         f"{_fmt(deadline)}"
     )
+    cost = breach_consequence(rt.terms.agreement, rt.priority, target.kind.value)
+    if cost:
+        reason += f"; consequence: {cost}"
     _record(rt, now, EventKind.BREACH, reason, tier=rt.tier)
     above = next_tier(rt.tier)
     if above is None:
