@@ -240,6 +240,10 @@ class Agreement(_Strict):
     exclusions: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(default_factory=list)
     availability_target: float = Field(99.5, gt=0, le=100, description="Percent per month.")
+    maintenance_allowance: Duration = Field(
+        timedelta(0),
+        description="Planned maintenance a month that does not count against availability.",
+    )
     objectives: dict[Priority, Objective]
     service_levels: list[ServiceLevelObjective] = Field(
         default_factory=list,
@@ -262,6 +266,13 @@ class Agreement(_Strict):
         default_factory=lambda: _default_pauses(),
         description="Which targets' clocks stop while a ticket waits in each status.",
     )
+
+    @field_validator("maintenance_allowance")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
 
     @field_validator("objectives")
     @classmethod

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 import starter.cli_credits as cli_credits
+import starter.cli_outages as cli_outages
 import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
@@ -101,6 +102,8 @@ app.add_typer(cli_token.app, name="token")
 app.command("doctor")(cli_doctor.doctor)
 app.command("service-levels")(cli_service_levels.service_levels)
 app.command("credits")(cli_credits.credits)
+app.command("availability")(cli_outages.availability)
+app.add_typer(cli_outages.app, name="outage")
 app.add_typer(cli_report.app, name="report")
 app.add_typer(agreement_app, name="agreement")
 
