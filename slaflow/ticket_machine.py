@@ -7,6 +7,7 @@ notices owed. Unit tests drive it without Temporal; the workflow replays it dete
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -34,6 +35,7 @@ from slaflow.tickets import (
     Pause,
     PauseSpan,
     PinnedTerms,
+    PriorityChange,
     Reopen,
     Reply,
     Resolve,
@@ -48,6 +50,7 @@ from slaflow.tickets import (
     TicketRuntime,
     TicketStatus,
     TicketView,
+    Wait,
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier, next_tier
@@ -741,6 +744,39 @@ def _pause_tally(rt: TicketRuntime) -> _PauseTally:
     return tally
 
 
+_PRIORITY_CHANGE = re.compile(r"^(P[1-4]) -> (P[1-4])")
+
+
+def _waits(rt: TicketRuntime) -> list[Wait]:
+    """Closed waiting spans read off the history: a pause until its resume or resolution,
+    a resolution until its reopening (the status is the pause detail's first words)."""
+    waits: list[Wait] = []
+    open_at: datetime | None = None
+    status = ""
+    for event in rt.events:
+        if event.kind is EventKind.PAUSED:
+            open_at, status = event.at, event.detail.split(";")[0].replace(" ", "_")
+        elif event.kind is EventKind.RESOLVED:
+            if open_at is not None and status != "resolved":
+                waits.append(Wait.model_validate({"start": open_at, "end": event.at,
+                                                  "status": status}))  # fmt: skip
+            open_at, status = event.at, "resolved"
+        elif event.kind in (EventKind.RESUMED, EventKind.REOPENED) and open_at is not None:
+            waits.append(Wait.model_validate({"start": open_at, "end": event.at, "status": status}))
+            open_at = None
+    return [w for w in waits if w.end > w.start]
+
+
+def _priority_changes(rt: TicketRuntime) -> list[PriorityChange]:
+    changes = []
+    for event in rt.events:
+        found = _PRIORITY_CHANGE.match(event.detail)
+        if event.kind is EventKind.PRIORITY_CHANGED and found:
+            old, new = found.groups()
+            changes.append(PriorityChange(at=event.at, old=Priority(old), new=Priority(new)))
+    return changes
+
+
 def _tier_ack_seconds(rt: TicketRuntime) -> dict[Tier, float]:
     """Per tier: from its first page (the opening page, or the escalation to it) to its first
     acknowledgement, wall-clock."""
@@ -796,6 +832,8 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         ),
         resolved_tier=rt.tier if done else None,
         tier_ack_seconds=_tier_ack_seconds(rt),
+        waits=_waits(rt),
+        priority_changes=_priority_changes(rt),
     )
 
 

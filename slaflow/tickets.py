@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -444,6 +444,21 @@ class TicketView(BaseModel):
     as_of: datetime
 
 
+class Wait(BaseModel):
+    """A span the ticket waited: on the customer or a third party, or resolved until reopened.
+    The what-if replay stops a version's clocks in it by that version's pause rules."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    status: Literal["waiting_on_customer", "waiting_on_third_party", "resolved"]
+
+
+class PriorityChange(BaseModel):
+    at: AwareDatetime
+    old: Priority
+    new: Priority
+
+
 class TicketFacts(BaseModel):
     """What reporting keeps of a ticket, written when it resolves, closes, breaches a target
     and reopens (so the row is the ticket as it is now)."""
@@ -493,6 +508,12 @@ class TicketFacts(BaseModel):
         default_factory=dict,
         description="Per tier that acknowledged: wall-clock seconds from its first page to its "
         "first acknowledgement.",
+    )
+    waits: list[Wait] = Field(
+        default_factory=list, description="Closed waiting spans, for the amendment what-if."
+    )
+    priority_changes: list[PriorityChange] = Field(
+        default_factory=list, description="Each priority change, for the amendment what-if."
     )
 
 
