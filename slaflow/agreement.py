@@ -94,6 +94,18 @@ class TierPolicy(_Strict):
     after_hours: Contact | None = Field(
         None, description="Paged when none of the contacts is within working hours."
     )
+    pick_up_within: Duration | None = Field(
+        None,
+        description="Internal target (OLA): acknowledge a page of this tier within this; "
+        "reported apart from the customer's targets, attributed to the tier.",
+    )
+
+    @field_validator("pick_up_within")
+    @classmethod
+    def _positive_pick_up(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be a positive duration such as '30m'")
+        return value
 
     @field_validator("ack_window")
     @classmethod

@@ -94,3 +94,32 @@ def availability(
             f"{s.counted_seconds / 60:g} min counted, {s.excused_seconds / 60:g} min planned "
             f"excused): {verdict}"
         )
+
+
+def ola(
+    month: Month,
+    agreement: Annotated[str, typer.Option(help="The agreement's id.")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Internal targets (OLAs) per tier over a month: pages picked up in time."""
+    from activities.agreement_store import NoAgreementError
+    from starter.cli_report import _engine
+    from starter.ola_service import ola_report
+
+    try:
+        report = ola_report(_engine(), agreement, _month(month))
+    except NoAgreementError as error:
+        _fail(f"--agreement: {error}")
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    typer.echo(f"Internal targets of agreement {agreement} for {month}")
+    if not report.tiers:
+        typer.echo("  no tier states pick_up_within")
+    for t in report.tiers:
+        share = "-" if t.percent is None else f"{t.percent:g} %"
+        late = ", ".join(t.missed_tickets[:10]) or "-"
+        typer.echo(
+            f"  {t.tier.value}: picked up within {t.target_seconds / 60:g} min: "
+            f"{t.in_time} of {t.paged} ({share}); missed: {late}"
+        )

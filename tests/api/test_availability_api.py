@@ -153,3 +153,45 @@ def test_cli_records_refuses_and_reports(tmp_path: Path, monkeypatch: pytest.Mon
         assert bad.exit_code == 1 and bad.stderr.startswith("error: --month: ")
     finally:
         get_settings.cache_clear()
+
+
+async def test_ola_report_attributes_a_late_pick_up_to_its_tier(api: httpx.AsyncClient) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import Table, insert
+
+    from activities.tables import TicketFactRow
+    from tests.api.test_service_levels_api import _row
+
+    doc = customer_doc("acme", "10m")
+    doc["escalation"]["tiers"][1]["pick_up_within"] = "10m"
+    store = app_state(api._transport.app).engine  # type: ignore[attr-defined]
+    agreement_store.add_version(
+        store,
+        agreement_file("acme-gold", "acme", doc).agreement,
+        effective_from=agreement_store.EPOCH,
+        source="test",
+        agreement_id="acme-gold",
+    )
+    opened = datetime(2026, 11, 5, 9, tzinfo=UTC)
+    rows = [
+        {**_row("L-1", "P1", opened), "agreement_id": "acme-gold", "highest_tier": "team_lead",
+         "team_lead_ack_seconds": 300.0},
+        {**_row("L-2", "P1", opened), "agreement_id": "acme-gold", "highest_tier": "specialist",
+         "team_lead_ack_seconds": 1500.0},
+    ]  # fmt: skip
+    rows[1]["ticket_id"] = "L-2"
+    table: Table = TicketFactRow.__table__  # type: ignore[attr-defined]
+    with store.begin() as connection:
+        connection.execute(insert(table), rows)
+    answer = await api.get("/reports/ola", params={"agreement": "acme-gold", "month": "2026-11"})
+    assert answer.status_code == 200, answer.text
+    (lead,) = answer.json()["tiers"]
+    assert (lead["tier"], lead["paged"], lead["in_time"], lead["missed_tickets"]) == (
+        "team_lead",
+        2,
+        1,
+        ["L-2"],
+    )
+    bad = await api.get("/reports/ola", params={"agreement": "acme-gold", "month": "2026-00"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("query.month")

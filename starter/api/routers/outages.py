@@ -1,5 +1,6 @@
 """`POST /outages`, `GET /outages` and `GET /reports/availability`: outages recorded, and each
-service's availability over a month against the agreement's target."""
+service's availability over a month against the agreement's target; `GET /reports/ola`: the
+internal targets of each tier over a month."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from starter.availability_service import (
     availability_report,
 )
 from starter.credits_service import MONTH_PATTERN, month_bounds
+from starter.ola_service import OlaReport, ola_report
 
 router = APIRouter(tags=["availability"])
 
@@ -68,5 +70,21 @@ def availability(
     `maintenance_allowance` a month."""
     try:
         return availability_report(engine, agreement, month)
+    except agreement_store.NoAgreementError as error:
+        raise HTTPException(404, detail=f"query.agreement: {error}") from error
+
+
+@router.get(
+    "/reports/ola",
+    response_model=OlaReport,
+    summary="Internal targets per tier over a month: pages picked up within pick_up_within",
+    responses=responses(401, 403, 404, 422),
+)
+def ola(
+    engine: EngineDep, month: Month, agreement: AgreementId = DEFAULT_AGREEMENT_ID
+) -> OlaReport:
+    """Apart from the customer's targets: which tier picked up late, ticket by ticket."""
+    try:
+        return ola_report(engine, agreement, month)
     except agreement_store.NoAgreementError as error:
         raise HTTPException(404, detail=f"query.agreement: {error}") from error
