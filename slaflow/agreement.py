@@ -261,6 +261,10 @@ class Agreement(_Strict):
         default_factory=list,
         description="Compliance objectives over a window, tracked live against their error budget.",
     )
+    third_parties: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="Each third party's own target (its underpinning contract) for a wait on it.",
+    )
     credits: list[CreditRule] = Field(
         default_factory=list, description="Service credits owed per missed target, capped."
     )

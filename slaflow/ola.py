@@ -10,11 +10,13 @@ acknowledged is a miss.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from slaflow.agreement import EscalationMatrix
 from slaflow.reports import FactRow
+from slaflow.tickets import Wait
 from slaflow.tiers import Tier
 
 
@@ -33,6 +35,43 @@ class OlaReport(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
     tiers: list[TierPickUp] = Field(description="Only tiers with a pick_up_within target.")
+    third_parties: list[PartyWaits] = Field(
+        default_factory=list, description="Waits on each named third party against its target."
+    )
+
+
+class PartyWaits(BaseModel):
+    """Time spent waiting on one third party, against that party's own target."""
+
+    party: str
+    target_seconds: float | None = Field(description="From `third_parties`; None: none set.")
+    waits: int
+    waited_seconds: float = Field(description="Wall-clock, all waits together.")
+    over_target_tickets: list[str] = Field(description="Tickets with a wait over the target.")
+
+
+def third_party_waits(
+    waits: Iterable[tuple[str, Wait]], targets: dict[str, timedelta]
+) -> list[PartyWaits]:
+    """Per named party (those with a target first, then any other named in a wait): how
+    often and how long tickets waited on it, and which waited longer than its target."""
+    named = [(ticket, w, w.party) for ticket, w in waits if w.party is not None]
+    parties = [*targets, *sorted({p for _, _, p in named if p not in targets})]
+    result = []
+    for party in parties:
+        mine = [(ticket, w) for ticket, w, p in named if p == party]
+        target = targets.get(party)
+        over = [t for t, w in mine if target is not None and w.end - w.start > target]
+        result.append(
+            PartyWaits(
+                party=party,
+                target_seconds=target.total_seconds() if target is not None else None,
+                waits=len(mine),
+                waited_seconds=sum((w.end - w.start).total_seconds() for _, w in mine),
+                over_target_tickets=list(dict.fromkeys(over)),
+            )
+        )
+    return result
 
 
 def pick_up(rows: Iterable[FactRow], matrix: EscalationMatrix) -> list[TierPickUp]:

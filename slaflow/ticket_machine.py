@@ -533,7 +533,8 @@ def _pause(rt: TicketRuntime, command: Pause, now: datetime) -> Notice:
     rt.status = TicketStatus(command.status)
     rt.waiting_since = now
     label = command.status.replace("_", " ")
-    detail = f"{label}; stopped: {', '.join(stopped) or 'no clock'}"
+    party = f"; party: {command.party}" if command.party else ""
+    detail = f"{label}{party}; stopped: {', '.join(stopped) or 'no clock'}"
     if command.note:
         detail += f" ({command.note})"
     _record(rt, now, EventKind.PAUSED, detail, actor=command.actor)
@@ -745,6 +746,7 @@ def _pause_tally(rt: TicketRuntime) -> _PauseTally:
 
 
 _PRIORITY_CHANGE = re.compile(r"^(P[1-4]) -> (P[1-4])")
+_PARTY = re.compile(r"^[a-z ]+; party: ([A-Za-z0-9 .&-]+);")
 
 
 def _waits(rt: TicketRuntime) -> list[Wait]:
@@ -753,18 +755,24 @@ def _waits(rt: TicketRuntime) -> list[Wait]:
     waits: list[Wait] = []
     open_at: datetime | None = None
     status = ""
+    party: str | None = None
     for event in rt.events:
         if event.kind is EventKind.PAUSED:
             open_at, status = event.at, event.detail.split(";")[0].replace(" ", "_")
+            named = _PARTY.match(event.detail)
+            party = named.group(1) if named else None
         elif event.kind is EventKind.RESOLVED:
             if open_at is not None and status != "resolved":
-                waits.append(Wait.model_validate({"start": open_at, "end": event.at,
-                                                  "status": status}))  # fmt: skip
-            open_at, status = event.at, "resolved"
+                waits.append(_wait(open_at, event.at, status, party))
+            open_at, status, party = event.at, "resolved", None
         elif event.kind in (EventKind.RESUMED, EventKind.REOPENED) and open_at is not None:
-            waits.append(Wait.model_validate({"start": open_at, "end": event.at, "status": status}))
+            waits.append(_wait(open_at, event.at, status, party))
             open_at = None
     return [w for w in waits if w.end > w.start]
+
+
+def _wait(start: datetime, end: datetime, status: str, party: str | None) -> Wait:
+    return Wait.model_validate({"start": start, "end": end, "status": status, "party": party})
 
 
 def _priority_changes(rt: TicketRuntime) -> list[PriorityChange]:

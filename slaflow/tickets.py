@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from slaflow.agreement import Agreement, Contact, PauseStatus
 from slaflow.calendars import ResolvedCalendar
@@ -311,11 +311,28 @@ class Escalate(Command):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+PARTY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .&-]{0,99}$"
+"""A third party's name: letters, digits, spaces and . & - (it is written into the history)."""
+
+
 class Pause(Command):
     """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
 
     status: PauseStatus = "waiting_on_customer"
     note: str = Field("", max_length=2000)
+    party: str | None = Field(
+        None,
+        pattern=PARTY_PATTERN,
+        description="Which third party is waited on (with waiting_on_third_party): its own "
+        "target in the agreement's `third_parties` measures the wait.",
+    )
+
+    @field_validator("party")
+    @classmethod
+    def _third_party_only(cls, party: str | None, info: ValidationInfo) -> str | None:
+        if party is not None and info.data.get("status") != "waiting_on_third_party":
+            raise ValueError("only a wait with status waiting_on_third_party names a party")
+        return party
 
 
 class Resume(Command):
@@ -451,6 +468,7 @@ class Wait(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
     status: Literal["waiting_on_customer", "waiting_on_third_party", "resolved"]
+    party: str | None = None
 
 
 class PriorityChange(BaseModel):

@@ -517,12 +517,17 @@ def ticket_pause(
         str, typer.Option(help="waiting_on_customer or waiting_on_third_party")
     ] = "waiting_on_customer",
     note: Annotated[str, typer.Option()] = "",
+    party: Annotated[
+        str | None, typer.Option(help="The third party waited on (its own target applies).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
     _command(
         ticket_id,
-        lambda: Pause.model_validate({"actor": actor, "status": status, "note": note}),
+        lambda: Pause.model_validate(
+            {"actor": actor, "status": status, "note": note, "party": party}
+        ),
         as_json,
     )
 

@@ -123,3 +123,12 @@ def ola(
             f"  {t.tier.value}: picked up within {t.target_seconds / 60:g} min: "
             f"{t.in_time} of {t.paged} ({share}); missed: {late}"
         )
+    for p in report.third_parties:
+        target = (
+            "no target" if p.target_seconds is None else f"target {p.target_seconds / 60:g} min"
+        )
+        over = ", ".join(p.over_target_tickets[:10]) or "-"
+        typer.echo(
+            f"  third party {p.party} ({target}): {p.waits} wait(s), "
+            f"{p.waited_seconds / 60:g} min in all; over target: {over}"
+        )

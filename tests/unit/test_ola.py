@@ -66,3 +66,50 @@ def test_a_non_positive_pick_up_target_is_refused() -> None:
     with pytest.raises(ValidationError) as refused:
         make_agreement(**doc)
     assert "pick_up_within" in str(refused.value)
+
+
+def test_waits_on_a_third_party_are_measured_against_its_own_target() -> None:
+    from slaflow import ticket_machine as machine
+    from slaflow.ola import third_party_waits
+    from slaflow.tickets import Pause, Resume
+    from tests.factories import make_terms, make_ticket
+
+    m = timedelta(minutes=1)
+    rt, _ = machine.open_ticket(make_ticket(), make_terms(), T0, T0)
+    for offset, name, command in [
+        (5 * m, "pause", Pause(actor="a", status="waiting_on_third_party", party="Telco AG")),
+        (95 * m, "resume", Resume(actor="a")),
+        (100 * m, "pause", Pause(actor="a", status="waiting_on_third_party", party="Cloud & Co")),
+        (110 * m, "resume", Resume(actor="a")),
+        (120 * m, "pause", Pause(actor="a")),  # the customer: no party
+        (130 * m, "resume", Resume(actor="a")),
+    ]:
+        machine.apply_command(rt, name, command, T0 + offset)
+    waits = [("T-1", w) for w in machine.facts(rt).waits]
+    assert [w.party for _, w in waits] == ["Telco AG", "Cloud & Co", None]
+    telco, cloud, other = third_party_waits(
+        waits, {"Telco AG": timedelta(hours=1), "Cloud & Co": timedelta(hours=1), "Idle": m}
+    )
+    assert (telco.party, telco.waits, telco.waited_seconds, telco.over_target_tickets) == (
+        "Telco AG",
+        1,
+        5400,
+        ["T-1"],
+    )
+    assert (cloud.waits, cloud.over_target_tickets) == (1, [])
+    assert (other.party, other.waits) == ("Idle", 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"status": "waiting_on_customer", "party": "Telco AG"}, "party"),
+        ({"status": "waiting_on_third_party", "party": "=cmd|x"}, "party"),
+    ],
+)
+def test_a_party_is_named_only_for_a_third_party_wait(fields: dict[str, str], loc: str) -> None:
+    from slaflow.tickets import Pause
+
+    with pytest.raises(ValidationError) as refused:
+        Pause.model_validate({"actor": "a", **fields})
+    assert refused.value.errors()[0]["loc"] == (loc,)
