@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
+from slaflow.iso_time import BoundedIsoDatetime
+
 
 class OutageInput(BaseModel):
     """An outage as recorded: which service, from when to when, planned or not."""
@@ -25,8 +27,8 @@ class OutageInput(BaseModel):
     model_config = {"extra": "forbid"}
 
     service: str = Field(min_length=1, max_length=200)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: BoundedIsoDatetime
+    end: BoundedIsoDatetime
     planned: bool = Field(False, description="Planned maintenance announced in advance.")
     note: str = Field("", max_length=2000)
 

@@ -88,6 +88,8 @@ async def test_availability_per_service_with_planned_and_unplanned_outages(
         ({**HOSTING_DOWN, "planned": "sometimes"}, "body.planned"),
         ({**HOSTING_DOWN, "extra": 1}, "body.extra"),
         ({"service": "Hosting"}, "body.start"),
+        ({**HOSTING_DOWN, "start": 0}, "body.start: Value error, must be ISO 8601 text"),
+        ({**HOSTING_DOWN, "end": "9999-12-31T23:59:59Z"}, "body.end"),
     ],
 )
 async def test_bad_outages_are_422_naming_the_field_and_change_nothing(
