@@ -20,6 +20,7 @@ from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
 from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
+from slaflow.report_terms import Terms, version_key
 from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
@@ -29,6 +30,7 @@ CORE = (
     "ticket_id",
     "customer",
     "agreement_id",
+    "agreement_version",
     "priority",
     "channel",
     "status",
@@ -243,16 +245,37 @@ def _objectives(engine: Engine, span: Period) -> Objectives:
     return objectives_at(engine, min(span.end, datetime.now(UTC)), span.scope)
 
 
+def terms_of(engine: Engine, rows: list[FactRow], fallback: Objectives) -> Terms:
+    """The objectives of every (agreement, version) the rows pinned, one query per pair
+    (a handful), and the known customers."""
+    versions: dict[str, Objectives] = {}
+    for agreement_id, number in {(r.agreement_id, r.agreement_version) for r in rows}:
+        if number is None:
+            continue
+        try:
+            row = agreement_store.version(engine, number, agreement_id)
+        except agreement_store.NoAgreementError:
+            continue  # held to the fallback, as a ticket of an unknown version
+        versions[version_key(agreement_id, number)] = reports.objectives_of(
+            agreement_store.agreement_of(row), number
+        )
+    customers = {c.id: c.name for c in agreement_store.customers(engine)}
+    return Terms(fallback=fallback, versions=versions, customers=customers)
+
+
 def sla(
     engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
 ) -> reports.SlaReport:
+    rows = load_rows(engine, span.start, span.end, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.sla_report(
-        load_rows(engine, span.start, span.end, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 
@@ -265,13 +288,16 @@ def trends(
     if group_by is GroupBy.WEEK:
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
+    rows = load_rows(engine, first, last, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.trends(
-        load_rows(engine, first, last, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 
@@ -283,14 +309,17 @@ def deviations(
     counting: Counting = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
+    rows = load_rows(engine, previous_start, span.end, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.deviations(
-        load_rows(engine, previous_start, span.end, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         drop_threshold=drop_threshold,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 

@@ -360,7 +360,7 @@
     draw("chart-compliance", {
       type: "bar",
       data: {
-        labels: groups.map((g) => label(g.group)),
+        labels: groups.map((g) => label(g.group_name || g.group)),
         datasets: [
           { label: "First response met", data: groups.map((g) => pct(g.first_response_compliance)), backgroundColor: COLORS.accent, borderRadius: 4, maxBarThickness: 38 },
           { label: "Resolution met", data: groups.map((g) => pct(g.resolution_compliance)), backgroundColor: COLORS.teal, borderRadius: 4, maxBarThickness: 38 },
@@ -398,7 +398,7 @@
         const data = s.points.map((p) => p.figures[`${figure}_mean_seconds`]);
         values.push(...data);
         const color = COLORS.series[i % COLORS.series.length];
-        return { label: label(s.group), data, borderColor: color, backgroundColor: color, tension: 0.25, spanGaps: true, pointRadius: 3 };
+        return { label: label(s.group_name || s.group), data, borderColor: color, backgroundColor: color, tension: 0.25, spanGaps: true, pointRadius: 3 };
       });
     } else {
       const points = report.series[0] ? report.series[0].points : [];
@@ -472,7 +472,7 @@
         if (d.objective !== null) parts.push(`objective ${percent(d.objective, 0)}`);
         if (d.change !== null) parts.push(`${d.change >= 0 ? "+" : "−"}${Math.abs(100 * d.change).toFixed(1)} pp vs previous period`);
         return el("li", { class: d.reasons.join(" ") },
-          el("div", { class: "what", text: `${label(d.group)} · ${target}: ${why}` }),
+          el("div", { class: "what", text: `${label(d.group_name || d.group)} · ${target}: ${why}` }),
           el("div", { class: "figures", text: parts.join(" · ") }),
           d.ticket_ids.length ? el("div", { class: "ids", text: `Breached: ${d.ticket_ids.join(", ")}` }) : null,
         );
