@@ -107,10 +107,6 @@ class Terms(BaseModel):
         aside), else the spelling normalised (`normal_label`)."""
         return self._index().get(normal_label(spelling), normal_label(spelling))
 
-    def group_name(self, key: str) -> str:
-        """What a customer group is called: the known customer's name, else its key."""
-        return self.customers.get(key, key)
-
     def _index(self) -> dict[str, str]:
         if self._spellings is None:
             spellings = {normal_label(name): id_ for id_, name in self.customers.items()}

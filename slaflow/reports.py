@@ -413,16 +413,25 @@ def grouped(
     return {name: groups[name] for name in sorted(groups, key=_order(group_by))}
 
 
-def group_name(group_by: GroupBy | None, key: str, terms: Terms | None) -> str:
-    """A customer group's name (the known customer's); any other group's key."""
-    return (terms or NO_TERMS).group_name(key) if group_by is GroupBy.CUSTOMER else key
+def group_name(
+    group_by: GroupBy | None, key: str, terms: Terms | None, members: Sequence[FactRow]
+) -> str:
+    """A customer group's name: the known customer's, else its members' most common spelling
+    (the first in order on a tie); any other group's key."""
+    if group_by is not GroupBy.CUSTOMER:
+        return key
+    known = (terms or NO_TERMS).customers.get(key)
+    if known is not None or not members:
+        return known or key
+    spellings = Counter(r.customer for r in members)
+    return min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
 
 
 def group_figures(
     rows: Sequence[FactRow], group_by: GroupBy, objectives: Objectives, terms: Terms | None = None
 ) -> list[GroupFigures]:
     return [
-        figures(name, members, objectives, terms, group_name(group_by, name, terms))
+        figures(name, members, objectives, terms, group_name(group_by, name, terms, members))
         for name, members in grouped(rows, group_by, terms).items()
     ]
 
@@ -594,7 +603,7 @@ def trends(
             per_week[week_start(row.opened_at)].append(row)
         if group_by is not None and not any(per_week.get(monday) for monday in weeks):
             continue  # only the week before has its tickets: nothing to show in the period
-        label = group_name(group_by, name, terms)
+        label = group_name(group_by, name, terms, members)
         points = []
         before = figures(name, per_week.get(first, []), objectives, terms, label)
         for monday in weeks:
@@ -741,7 +750,7 @@ def deviations(
                     severity,
                     Deviation(
                         group=name,
-                        group_name=group_name(group_by, name, terms),
+                        group_name=group_name(group_by, name, terms, members),
                         target=target,
                         reasons=reasons,
                         compliance=compliance,
