@@ -34,15 +34,18 @@ least once) or ``completed_or_breached`` (also open tickets with a breached targ
 * ``reopened``: tickets reopened at least once; ``reopen_rate = reopened / opened`` (every
   ticket with facts was resolved at least once: the share of tickets whose first resolution
   did not hold).
-* Objectives beside them: ``availability_objective`` (the agreement's availability target as
-  a fraction) and ``first_response_objective`` / ``resolution_objective``: the agreement's
-  `service_levels` compliance objective for that target; for a priority group, the priority's
-  own if it has one, else the one for all priorities; for other groups the one for all
-  priorities; of several windows, the strictest percentage. The agreement is the version in
-  force at the end of the period (or now, for a period that has not ended).
+* Objectives beside them: ``availability_objective`` (the availability target, as a fraction,
+  of the scope's version in force at the period's end, or now) and
+  ``first_response_objective`` / ``resolution_objective``: each measured ticket is held to the
+  `service_levels` objective of the agreement version it pinned, for its priority (its own,
+  else the one for all priorities; of several windows the strictest); a group's objective is
+  the mean over its measured tickets that have one (`report_terms.Terms`), met when
+  met/measured >= it, exactly.
 
-Group keys: ``priority``, ``channel``, ``customer``, ``tier`` (the highest tier the ticket
-reached) and ``week`` (the ISO week of ``opened_at``, weeks starting Monday 00:00 UTC).
+Group keys: ``priority``, ``channel``, ``customer`` (a known customer's id when the ticket's
+customer is its id or name, case and spacing aside; else the folded spelling), ``agreement``,
+``tier`` (the highest tier the ticket reached) and ``week`` (the ISO week of ``opened_at``,
+weeks starting Monday 00:00 UTC).
 """
 
 from __future__ import annotations
