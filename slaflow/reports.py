@@ -817,7 +817,10 @@ class EscalationReport(Period):
 
 
 def _escalated_groups(
-    rows: Sequence[FactRow], key: Callable[[FactRow], str], top: int
+    rows: Sequence[FactRow],
+    key: Callable[[FactRow], str],
+    top: int,
+    label: Callable[[str, list[FactRow]], str] = lambda name, _: name,
 ) -> list[EscalatedGroup]:
     groups: dict[str, list[FactRow]] = defaultdict(list)
     for row in rows:
@@ -828,7 +831,7 @@ def _escalated_groups(
         if escalated:
             found.append(
                 EscalatedGroup(
-                    name=name,
+                    name=label(name, members),
                     tickets=len(members),
                     escalated_tickets=escalated,
                     escalations=sum(r.escalations for r in members),
@@ -841,7 +844,12 @@ def _escalated_groups(
 
 
 def escalation_analysis(
-    rows: Iterable[FactRow], *, start: datetime, end: datetime, top: int = 10
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    top: int = 10,
+    terms: Terms | None = None,
 ) -> EscalationReport:
     """Learn from escalations: per tier, tickets reached and resolved and the time it took to
     acknowledge; the `top` most escalated customers and channels (by tickets that left the
@@ -869,7 +877,12 @@ def escalation_analysis(
         escalated_tickets=sum(r.highest_tier is not Tier.AGENT for r in chosen),
         resolved_tier_unknown=sum(_resolved(r) and r.resolved_tier is None for r in chosen),
         tiers=tiers,
-        customers=_escalated_groups(chosen, lambda r: r.customer, top),
+        customers=_escalated_groups(
+            chosen,
+            lambda r: group_key(r, GroupBy.CUSTOMER, terms),
+            top,
+            lambda name, members: group_name(GroupBy.CUSTOMER, name, terms, members),
+        ),
         channels=_escalated_groups(chosen, lambda r: r.channel.value, top),
     )
 

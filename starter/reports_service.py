@@ -332,7 +332,8 @@ def escalations(engine: Engine, span: Period, top: int) -> reports.EscalationRep
         tier_acks=True,
         scope=span.scope,
     )
-    return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top)
+    terms = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+    return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top, terms=terms)
 
 
 def pauses(

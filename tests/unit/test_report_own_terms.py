@@ -26,6 +26,7 @@ from slaflow import reports
 from slaflow.report_terms import Objectives, Terms, normal_label, version_key
 from slaflow.reports import FactRow, GroupBy
 from slaflow.tickets import TicketStatus
+from slaflow.tiers import Tier
 from tests.factories import make_agreement
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -164,3 +165,14 @@ def test_spelling_never_splits_a_known_customer(upper: list[bool], gap: int, oth
     ]
     assert TERMS.customer_key(" " * gap + (" " * gap).join(cased)) == "acme"
     assert TERMS.customer_key(normal_label(other)) == TERMS.customer_key(other)
+
+
+def test_the_most_escalated_customers_are_customers_not_spellings() -> None:
+    # R1 ("acme") and R2 ("ACME Corp") climbed to the team lead: one customer, two tickets.
+    rows = [
+        r.model_copy(update={"highest_tier": Tier.TEAM_LEAD, "escalations": 1}) if i < 2 else r
+        for i, r in enumerate(ROWS)
+    ]
+    report = reports.escalation_analysis(rows, start=START, end=END, terms=TERMS)
+    (acme,) = report.customers
+    assert (acme.name, acme.tickets, acme.escalated_tickets) == ("Acme Corp", 3, 2)
