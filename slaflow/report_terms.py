@@ -84,6 +84,7 @@ class Terms(BaseModel):
     )
     customers: dict[str, str] = Field(default_factory=dict, description="Customer id -> name.")
     _spellings: dict[str, str] | None = PrivateAttr(None)
+    _keys: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def objective(self, key: ObjectiveKey, target: TargetName) -> Fraction | None:
         agreement_id, version, priority = key
@@ -104,8 +105,13 @@ class Terms(BaseModel):
 
     def customer_key(self, spelling: str) -> str:
         """The customer's id if `spelling` is a known customer's id or name (case and spacing
-        aside), else the spelling normalised (`normal_label`)."""
-        return self._index().get(normal_label(spelling), normal_label(spelling))
+        aside), else the spelling normalised (`normal_label`). Remembered per spelling: a
+        report asks once per ticket, of a few spellings."""
+        known = self._keys.get(spelling)
+        if known is None:
+            folded = normal_label(spelling)
+            known = self._keys[spelling] = self._index().get(folded, folded)
+        return known
 
     def _index(self) -> dict[str, str]:
         if self._spellings is None:

@@ -61,7 +61,14 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from slaflow.report_terms import ObjectiveKey, Objectives, TargetName, Terms, exact
+from slaflow.report_terms import (
+    ObjectiveKey,
+    Objectives,
+    TargetName,
+    Terms,
+    exact,
+    normal_label,
+)
 from slaflow.report_terms import objectives_of as objectives_of
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
@@ -146,10 +153,6 @@ def _defaults() -> dict[str, Any]:
         for name, field in FactRow.model_fields.items()
         if not field.is_required()
     }
-
-
-NO_TERMS = Terms()
-"""No known customer and no version's objectives: groups customers by `normal_label`."""
 
 
 # ----- statistics --------------------------------------------------------------------------------
@@ -379,7 +382,7 @@ def group_key(row: FactRow, group_by: GroupBy, terms: Terms | None = None) -> st
     if group_by is GroupBy.CHANNEL:
         return row.channel.value
     if group_by is GroupBy.CUSTOMER:
-        return (terms or NO_TERMS).customer_key(row.customer)
+        return terms.customer_key(row.customer) if terms else normal_label(row.customer)
     if group_by is GroupBy.AGREEMENT:
         return row.agreement_id
     if group_by is GroupBy.TIER:
@@ -423,7 +426,7 @@ def group_name(
     (the first in order on a tie); any other group's key."""
     if group_by is not GroupBy.CUSTOMER:
         return key
-    known = (terms or NO_TERMS).customers.get(key)
+    known = terms.customers.get(key) if terms else None
     if known is not None or not members:
         return known or key
     spellings = Counter(r.customer for r in members)
