@@ -296,7 +296,7 @@ async def test_every_grouping_draws_the_groups_of_the_sla_report(
         await refreshed_after(page, done)
         report = await page.evaluate("window.slaflowDashboard.data.sla")
         assert report["group_by"] == group_by
-        groups = [labels.get(g["group"], g["group"]) for g in report["groups"]]
+        groups = [labels.get(g["group"], g["group_name"]) for g in report["groups"]]
         drawn = await chart(page, "chart-compliance")
         assert drawn["labels"] == groups, group_by
         assert await page.locator("#compliance-title .group-name").inner_text() == group_by
