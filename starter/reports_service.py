@@ -185,6 +185,7 @@ def load_rows(
             TABLE.c.opened_at >= start, TABLE.c.opened_at < end
         ),
         scope or Scope(),
+        engine,
     )
     if paused_only:
         query = query.where(TABLE.c.pauses > 0)
@@ -210,10 +211,20 @@ def load_rows(
     return rows
 
 
-def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+def spellings_of(engine: Engine, customer: str) -> list[str]:
+    """Every spelling in `ticket_facts` of the customer `customer` names (by id or name, case
+    and spacing aside; see `Terms.customer_key`): one scan of the indexed column's values."""
+    terms = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+    wanted = terms.customer_key(customer)
+    with engine.connect() as connection:
+        found = connection.execute(select(TABLE.c.customer).distinct()).scalars().all()
+    return [s for s in found if terms.customer_key(s) == wanted] or [customer]
+
+
+def _scoped(query: Select[Any], scope: Scope, engine: Engine) -> Select[Any]:
     query = query.where(TABLE.c.measured.is_(True))
     if scope.customer is not None:
-        query = query.where(TABLE.c.customer == scope.customer)
+        query = query.where(TABLE.c.customer.in_(spellings_of(engine, scope.customer)))
     if scope.agreement is not None:
         query = query.where(TABLE.c.agreement_id == scope.agreement)
     return query
@@ -234,7 +245,8 @@ def _agreement_of_scope(engine: Engine, scope: Scope) -> str:
     if scope.agreement is not None:
         return scope.agreement
     if scope.customer is not None:
-        own = agreement_store.agreements(engine, scope.customer)
+        known = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+        own = agreement_store.agreements(engine, known.customer_key(scope.customer))
         if len(own) == 1:
             return own[0].id
     return DEFAULT_AGREEMENT_ID
@@ -369,6 +381,7 @@ def count(engine: Engine, span: Period) -> int:
             or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
         ),
         span.scope,
+        engine,
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())

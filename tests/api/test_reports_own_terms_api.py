@@ -112,3 +112,13 @@ async def test_json_csv_cli_and_print_agree(data_dir: Path) -> None:
     acme_line = next(line for line in table.splitlines() if line.startswith("Acme Corp"))
     assert "66.7% (2/3)" in acme_line and "91.0%" in acme_line
     assert "Acme Corp" in printed and ">acme<" not in printed
+
+
+@pytest.mark.parametrize("spelling", ["acme", "ACME Corp", "  acme   CORP "])
+def test_a_customer_filter_takes_any_spelling_of_the_customer(
+    data_dir: Path, spelling: str
+) -> None:
+    answer = json.loads(_cli("sla", "--customer", spelling, "--json"))
+    assert answer["totals"]["opened"] == 3  # R1, R2, R4
+    unknown = json.loads(_cli("sla", "--customer", "globex ltd", "--json"))
+    assert unknown["totals"]["opened"] == 1  # R3, spelled "Globex  Ltd"
