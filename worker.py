@@ -88,6 +88,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client) -> list[A
         amendment_notices.post_amendment_slack,
         mover.move_open_tickets,
         service_levels.service_level_statuses,
+        service_levels.record_service_level_closing,
         service_level_notices.send_service_level_email,
         service_level_notices.post_service_level_slack,
     ]

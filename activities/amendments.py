@@ -3,9 +3,10 @@
 `amendment_impact` re-evaluates the closed tickets of the last `ImpactSettings.impact_days`
 days (from `ticket_facts`) under the amended version and under the proposal, with the same
 business-time code as the ticket workflow (`slaflow.business_time.add_business_time`) and
-calendars resolved by `resolve_calendars`, counting from each ticket's opening time. Pauses are
-not recorded in `ticket_facts`, so paused time is not deducted: a ticket that waited on its
-customer may show as missed under both versions even though its recorded facts say it was met.
+calendars resolved by `resolve_calendars`, counting from each ticket's opening time and, like
+the clocks, deducting the waits `ticket_facts` keeps (each version's pause rules decide which
+target a wait stops) and taking the priority in force when each target was met. Tickets whose
+facts were written before waits were kept count no pause.
 
 `commit_amendment` stores the proposal as the next agreement version with its effective time,
 signatures and diff against the version it amends, and records the amendment's revision,
@@ -33,6 +34,7 @@ from slaflow.agreement import Agreement
 from slaflow.amendments import ClosedTicket, ImpactReport
 from slaflow.calendars import ResolvedCalendar
 from slaflow.customers import DEFAULT_AGREEMENT_ID
+from slaflow.tickets import PriorityChange, Wait
 from slaflow.tiers import Channel, Priority
 from workflows.amendment_calls import (
     AMENDMENT_IMPACT,
@@ -81,6 +83,8 @@ def closed_tickets(
             first_response_at=as_utc(r.first_response_at) if r.first_response_at else None,
             resolved_at=as_utc(r.resolved_at) if r.resolved_at else None,
             acknowledged_at=as_utc(r.acknowledged_at) if r.acknowledged_at else None,
+            waits=[Wait.model_validate(w) for w in r.waits or []],
+            priority_changes=[PriorityChange.model_validate(c) for c in r.priority_changes or []],
         )
         for r in rows
     ]

@@ -12,7 +12,9 @@ from sqlmodel import SQLModel, create_engine
 
 from activities import (  # noqa: F401  (registers the tables on SQLModel.metadata)
     amendment_tables,
+    outage_tables,
     people_tables,
+    service_level_tables,
     slack_tables,
     tables,
     token_tables,

@@ -19,6 +19,8 @@ def upsert_facts(engine: Engine, facts: TicketFacts) -> None:
     earlier attempt, and a check-then-insert would fail one of them on the primary key."""
     values = facts.model_dump(exclude={"tier_ack_seconds"})
     values.update(
+        waits=[w.model_dump(mode="json") for w in facts.waits],
+        priority_changes=[c.model_dump(mode="json") for c in facts.priority_changes],
         priority=facts.priority.value,
         channel=facts.channel.value,
         highest_tier=facts.highest_tier.value,

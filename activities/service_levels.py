@@ -36,6 +36,7 @@ from temporalio.service import RPCError
 from activities import agreement_store, notify_email, notify_slack
 from activities.notify_email import EmailActivities, load_receipt, message_id_for, store_receipt
 from activities.notify_slack import SlackActivities
+from activities.service_level_tables import record_closing
 from activities.tables import TicketFactRow
 from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.notifications import SlackNotification
@@ -44,9 +45,11 @@ from slaflow.service_levels import (
     MeasuredTicket,
     ObjectiveStatus,
     Threshold,
+    closing_statuses,
     merge_tickets,
     min_volume,
     notice_key,
+    previous_window,
     statuses,
     window_bounds,
 )
@@ -55,9 +58,12 @@ from slaflow.tickets import TargetKind, TicketView
 from slaflow.tiers import Priority, Tier
 from workflows.service_level_calls import (
     POST_SERVICE_LEVEL_SLACK,
+    RECORD_SERVICE_LEVEL_CLOSING,
     SEND_SERVICE_LEVEL_EMAIL,
     SERVICE_LEVEL_STATUSES,
     AgreementServiceLevels,
+    ClosingRecord,
+    ClosingRecorded,
     NoticeReceipt,
     ServiceLevelNotice,
     ServiceLevelReport,
@@ -235,6 +241,7 @@ async def _agreement_report(
     if not objectives:
         return part
     windows = [window_bounds(o.window, as_of) for o in objectives]
+    windows += [previous_window(o.window, as_of) for o in objectives]
     start, end = min(w.start for w in windows), max(w.end for w in windows)
     stored = await asyncio.to_thread(closed_tickets, engine, start, end, agreement_id)
     if start not in live_cache:  # one visibility sweep per window start, not per agreement
@@ -244,6 +251,9 @@ async def _agreement_report(
     first = statuses(objectives, tickets, as_of)
     sent = await asyncio.to_thread(notified, engine, first, agreement_id)
     part.statuses = statuses(objectives, tickets, as_of, sent)
+    closing = closing_statuses(objectives, tickets, as_of)
+    sent = await asyncio.to_thread(notified, engine, closing, agreement_id)
+    part.closing = closing_statuses(objectives, tickets, as_of, sent)
     part.open_breaches = len(live)
     return part
 
@@ -263,6 +273,13 @@ class ServiceLevelActivities:
             )
         except agreement_store.NoAgreementError as error:
             raise ApplicationError(str(error), type="NoAgreement", non_retryable=True) from error
+
+    @activity.defn(name=RECORD_SERVICE_LEVEL_CLOSING)
+    async def record_service_level_closing(self, record: ClosingRecord) -> ClosingRecorded:
+        new = await asyncio.to_thread(
+            record_closing, self.engine, record.agreement_id, record.closing, record.recorded_at
+        )
+        return ClosingRecorded(new=new)
 
 
 # ----- the warnings ---------------------------------------------------------------------------
@@ -303,6 +320,12 @@ def _figures(status: ObjectiveStatus) -> list[tuple[str, str]]:
 
 def _advice(notice: ServiceLevelNotice) -> str:
     status = notice.status
+    if notice.threshold == "missed":
+        return (
+            f"The {status.window.kind} has ended below its objective: {status.misses} of "
+            f"{status.measured} targets missed, {status.compliance_percent or 0:g} % within target "
+            f"against {status.percent:g} %."
+        )
     if notice.threshold == "exhausted":
         text = (
             f"The error budget of this window is spent: with {status.misses} of "
@@ -322,12 +345,17 @@ def _advice(notice: ServiceLevelNotice) -> str:
     return text
 
 
+_HEADLINES: dict[Threshold, str] = {
+    "warning": "Error budget warning",
+    "exhausted": "Error budget exhausted",
+    "missed": "Objective missed",
+}
+
+
 def _context(settings: Settings, notice: ServiceLevelNotice) -> dict[str, Any]:
     window = notice.status.window
     return {
-        "headline": "Error budget exhausted"
-        if notice.threshold == "exhausted"
-        else "Error budget warning",
+        "headline": _HEADLINES[notice.threshold],
         "objective_title": objective_title(notice.status),
         "agreement_name": notice.agreement_name,
         "status": notice.status,

@@ -134,6 +134,16 @@ class TicketFactRow(SQLModel, table=True):
     team_lead_ack_seconds: float | None = None
     specialist_ack_seconds: float | None = None
     management_ack_seconds: float | None = None
+    waits: list[dict[str, str]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="Closed waiting spans: start, end, status (for the amendment what-if).",
+    )
+    priority_changes: list[dict[str, str]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="Each priority change: at, old, new (for the amendment what-if).",
+    )
 
 
 def tier_ack_column(tier: str) -> str:

@@ -22,6 +22,7 @@ from harness import BENCH_DIR, emit, log, machine_info
 
 SIZES: dict[str, dict[str, int]] = {
     "intake": {"--tickets": 300},
+    "intake_agreements": {"--tickets": 300},
     "open_tickets": {"--tickets": 500},
     "escalation_latency": {"--tickets": 200},
     "query_latency": {"--tickets": 400, "--samples": 200},

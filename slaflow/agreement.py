@@ -56,6 +56,22 @@ class Objective(_Strict):
         description="Calendar whose hours count; unset means the ticket's channel's hours.",
     )
     consequence: str = Field("", description="What a miss costs, e.g. a service credit.")
+    next_reply: TargetSpec | None = Field(
+        None,
+        description="Each customer message waiting for an answer must get the agent's reply "
+        "within this (Zendesk's next reply time); unset: not measured.",
+    )
+    periodic_update: TargetSpec | None = Field(
+        None,
+        description="After the first response, the customer hears from support at least this "
+        "often until the ticket is resolved; unset: not measured.",
+    )
+
+    def spec(self, kind: str) -> TargetSpec | None:
+        """The target of one clock kind (first_response, resolution, next_reply,
+        periodic_update); None when this objective does not measure it."""
+        spec: TargetSpec | None = getattr(self, kind)
+        return spec
 
 
 class Contact(_Strict):
@@ -78,6 +94,18 @@ class TierPolicy(_Strict):
     after_hours: Contact | None = Field(
         None, description="Paged when none of the contacts is within working hours."
     )
+    pick_up_within: Duration | None = Field(
+        None,
+        description="Internal target (OLA): acknowledge a page of this tier within this; "
+        "reported apart from the customer's targets, attributed to the tier.",
+    )
+
+    @field_validator("pick_up_within")
+    @classmethod
+    def _positive_pick_up(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be a positive duration such as '30m'")
+        return value
 
     @field_validator("ack_window")
     @classmethod
@@ -133,9 +161,11 @@ class EscalationMatrix(_Strict):
 
 PauseStatus = Literal["waiting_on_customer", "waiting_on_third_party"]
 TargetName = Literal["first_response", "resolution"]
+ClockName = Literal["first_response", "resolution", "next_reply", "periodic_update"]
+"""Every clock a ticket may run; a pause rule may stop any of them."""
 
 
-def _default_pauses() -> dict[PauseStatus, list[TargetName]]:
+def _default_pauses() -> dict[PauseStatus, list[ClockName]]:
     """Waiting stops the resolution clock; the first response is owed regardless."""
     return {"waiting_on_customer": ["resolution"], "waiting_on_third_party": ["resolution"]}
 
@@ -161,6 +191,38 @@ class ServiceLevelObjective(_Strict):
     def name(self) -> str:
         scope = self.priority.value if self.priority else "all"
         return f"{scope}-{self.target}-{self.window}"
+
+
+class CreditRule(_Strict):
+    """A service credit owed per missed target, e.g. 5 % of the monthly fee per missed P1
+    resolution, capped at 20 % a month. The cap is required: an uncapped credit is a promise
+    without an upper bound, which no provider signs knowingly."""
+
+    target: TargetName
+    priority: Priority | None = Field(None, description="Unset means tickets of every priority.")
+    credit_percent: float = Field(gt=0, le=100, description="Percent of the fee per miss.")
+    cap_percent: float = Field(gt=0, le=100, description="The most this rule costs a month.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _capped(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("cap_percent") is None:
+            raise ValueError(
+                "cap_percent is required: the most this credit may cost a month, "
+                "in percent of the monthly fee"
+            )
+        return data
+
+    def applies(self, priority: Priority) -> bool:
+        return self.priority is None or self.priority is priority
+
+    def describe(self) -> str:
+        scope = f"{self.priority.value} " if self.priority else ""
+        what = "first response" if self.target == "first_response" else "resolution"
+        return (
+            f"{self.credit_percent:g} % service credit per missed {scope}{what}, "
+            f"at most {self.cap_percent:g} % a month"
+        )
 
 
 class SupportChannel(_Strict):
@@ -190,21 +252,43 @@ class Agreement(_Strict):
     exclusions: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(default_factory=list)
     availability_target: float = Field(99.5, gt=0, le=100, description="Percent per month.")
+    maintenance_allowance: Duration = Field(
+        timedelta(0),
+        description="Planned maintenance a month that does not count against availability.",
+    )
     objectives: dict[Priority, Objective]
     service_levels: list[ServiceLevelObjective] = Field(
         default_factory=list,
         description="Compliance objectives over a window, tracked live against their error budget.",
     )
+    third_parties: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="Each third party's own target (its underpinning contract) for a wait on it.",
+    )
+    credits: list[CreditRule] = Field(
+        default_factory=list, description="Service credits owed per missed target, capped."
+    )
+    monthly_fee: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="What credits are a percentage of."
+    )
+    currency: str = Field("", max_length=3, description="e.g. EUR; shown beside amounts.")
     channels: list[SupportChannel] = Field(min_length=1)
     escalation: EscalationMatrix
     calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
     reopen_window: Duration = Field(
         timedelta(days=7), description="How long a resolved ticket may be reopened before closing."
     )
-    pauses: dict[PauseStatus, list[TargetName]] = Field(
+    pauses: dict[PauseStatus, list[ClockName]] = Field(
         default_factory=lambda: _default_pauses(),
         description="Which targets' clocks stop while a ticket waits in each status.",
     )
+
+    @field_validator("maintenance_allowance")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
 
     @field_validator("objectives")
     @classmethod

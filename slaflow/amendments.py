@@ -25,14 +25,13 @@ from pydantic import (
 )
 
 from slaflow.agreement import Agreement
-from slaflow.business_time import add_business_time
 from slaflow.calendars import ResolvedCalendar
 from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
 from slaflow.durations import Duration
 from slaflow.iso_time import BoundedDatetime
-from slaflow.tickets import PinnedTerms
+from slaflow.tickets import PinnedTerms, PriorityChange, Wait
 from slaflow.tiers import Channel, Priority, Tier
-from slaflow.what_if import escalations_under
+from slaflow.what_if import clock_deadline, escalations_under
 
 AMENDMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 WORKFLOW_ID_PREFIX = "amendment-"
@@ -246,10 +245,12 @@ class ImpactReport(BaseModel):
     tickets: int
     priorities: list[PriorityImpact]
     note: str = (
-        "Deadlines recomputed from each ticket's opening time under each version's targets and "
-        "calendars; pauses are not recorded in ticket facts, so paused time is not deducted. "
-        "Escalations replay each ticket through the ticket machine, every page acknowledged as "
-        "fast as the ticket's first one was."
+        "Deadlines recomputed from each ticket's opening time under each version's targets, "
+        "calendars and pause rules, like the clocks: waits on the customer or a third party "
+        "and resolved-until-reopened time deducted, each target on the priority in force when "
+        "it was met (tickets recorded before waits were kept count none). Escalations replay "
+        "each ticket through the ticket machine with its pauses and priority changes, every "
+        "page acknowledged as fast as the ticket's first one was."
     )
 
 
@@ -628,18 +629,29 @@ class ClosedTicket(BaseModel):
     first_response_at: AwareDatetime | None
     resolved_at: AwareDatetime | None
     acknowledged_at: AwareDatetime | None = None
+    waits: list[Wait] = Field(default_factory=list)
+    priority_changes: list[PriorityChange] = Field(default_factory=list)
 
 
 def deadlines(
     ticket: ClosedTicket, agreement: Agreement, calendars: dict[str, ResolvedCalendar]
 ) -> tuple[datetime, datetime]:
-    """First-response and resolution deadlines under `agreement`, counted from opening with
-    the same business-time code the ticket workflow uses (no pauses: facts do not keep them)."""
-    objective = agreement.objective(ticket.priority)
-    calendar = calendars[agreement.target_calendar(ticket.priority, ticket.channel)]
+    """First-response and resolution deadlines under `agreement`, computed like the ticket's
+    clocks: from opening, on the priority in force when the target was met, minus the waits
+    `agreement`'s pause rules stop that target for (and, for resolution, resolved-until-
+    reopened time)."""
+    common = {
+        "agreement": agreement,
+        "calendars": calendars,
+        "channel": ticket.channel,
+        "opened_at": ticket.opened_at,
+        "final_priority": ticket.priority,
+        "waits": ticket.waits,
+        "changes": ticket.priority_changes,
+    }
     return (
-        add_business_time(calendar, ticket.opened_at, objective.first_response.within),
-        add_business_time(calendar, ticket.opened_at, objective.resolution.within),
+        clock_deadline("first_response", met_at=ticket.first_response_at, **common),  # type: ignore[arg-type]
+        clock_deadline("resolution", met_at=ticket.resolved_at, **common),  # type: ignore[arg-type]
     )
 
 
@@ -680,6 +692,8 @@ def escalations(
             acknowledged_at=ticket.acknowledged_at,
             first_response_at=ticket.first_response_at,
             resolved_at=ticket.resolved_at,
+            waits=ticket.waits,
+            priority_changes=ticket.priority_changes,
         )
     return {p: {t: totals[p][t] for t in Tier if t is not Tier.AGENT} for p in Priority}
 

@@ -51,3 +51,7 @@ IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 """Unbounded, since workflows decode it too (a ticket must never fail to load): the edge
 bounds a ticket's opening (`slaflow.tickets.opened_at_problem`)."""
 IsoDate = Annotated[date, BeforeValidator(_text_only), AfterValidator(_day_in_window)]
+BoundedIsoDatetime = Annotated[
+    AwareDatetime, BeforeValidator(_text_only), AfterValidator(_in_window)
+]
+"""ISO 8601 text only, within [EARLIEST, LATEST): for moments callers record (outages)."""

@@ -34,15 +34,18 @@ least once) or ``completed_or_breached`` (also open tickets with a breached targ
 * ``reopened``: tickets reopened at least once; ``reopen_rate = reopened / opened`` (every
   ticket with facts was resolved at least once: the share of tickets whose first resolution
   did not hold).
-* Objectives beside them: ``availability_objective`` (the agreement's availability target as
-  a fraction) and ``first_response_objective`` / ``resolution_objective``: the agreement's
-  `service_levels` compliance objective for that target; for a priority group, the priority's
-  own if it has one, else the one for all priorities; for other groups the one for all
-  priorities; of several windows, the strictest percentage. The agreement is the version in
-  force at the end of the period (or now, for a period that has not ended).
+* Objectives beside them: ``availability_objective`` (the availability target, as a fraction,
+  of the scope's version in force at the period's end, or now) and
+  ``first_response_objective`` / ``resolution_objective``: each measured ticket is held to the
+  `service_levels` objective of the agreement version it pinned, for its priority (its own,
+  else the one for all priorities; of several windows the strictest); a group's objective is
+  the mean over its measured tickets that have one (`report_terms.Terms`), met when
+  met/measured >= it, exactly.
 
-Group keys: ``priority``, ``channel``, ``customer``, ``tier`` (the highest tier the ticket
-reached) and ``week`` (the ISO week of ``opened_at``, weeks starting Monday 00:00 UTC).
+Group keys: ``priority``, ``channel``, ``customer`` (a known customer's id when the ticket's
+customer is its id or name, case and spacing aside; else the folded spelling), ``agreement``,
+``tier`` (the highest tier the ticket reached) and ``week`` (the ISO week of ``opened_at``,
+weeks starting Monday 00:00 UTC).
 """
 
 from __future__ import annotations
@@ -58,12 +61,19 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from slaflow.agreement import Agreement
+from slaflow.report_terms import (
+    ObjectiveKey,
+    Objectives,
+    TargetName,
+    Terms,
+    exact,
+    normal_label,
+)
+from slaflow.report_terms import objectives_of as objectives_of
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
 
 WEEK = timedelta(days=7)
-TargetName = Literal["first_response", "resolution"]
 TARGETS: tuple[TargetName, ...] = ("first_response", "resolution")
 
 
@@ -101,6 +111,7 @@ class FactRow(BaseModel):
     ticket_id: str
     customer: str
     agreement_id: str = "default"
+    agreement_version: int | None = Field(None, description="The version the ticket pinned.")
     priority: Priority
     channel: Channel
     status: TicketStatus
@@ -144,46 +155,6 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-# ----- objectives --------------------------------------------------------------------------------
-
-
-class Objectives(BaseModel):
-    """What the agreement promises, as fractions, keyed for look-up by group."""
-
-    agreement_version: int | None = None
-    availability: float | None = None
-    compliance: dict[str, float] = Field(
-        default_factory=dict,
-        description="'<priority or all>:<target>' -> the strictest objective, as a fraction.",
-    )
-
-    def for_target(self, target: TargetName, priority: Priority | None) -> float | None:
-        """The priority's own objective if there is one, else the one for all priorities."""
-        if priority is not None and f"{priority.value}:{target}" in self.compliance:
-            return self.compliance[f"{priority.value}:{target}"]
-        return self.compliance.get(f"all:{target}")
-
-
-def _fraction(percent: float) -> float:
-    """99.9 -> 0.999 (not 0.9990000000000001: objectives are shown and compared as written)."""
-    return round(percent / 100, 12)
-
-
-def objectives_of(agreement: Agreement | None, version: int | None = None) -> Objectives:
-    """The availability target and the strictest compliance objective per priority and target."""
-    if agreement is None:
-        return Objectives()
-    compliance: dict[str, float] = {}
-    for slo in agreement.service_levels:
-        key = f"{slo.priority.value if slo.priority else 'all'}:{slo.target}"
-        compliance[key] = max(compliance.get(key, 0.0), _fraction(slo.percent))
-    return Objectives(
-        agreement_version=version,
-        availability=_fraction(agreement.availability_target),
-        compliance=compliance,
-    )
-
-
 # ----- statistics --------------------------------------------------------------------------------
 
 
@@ -220,7 +191,8 @@ def spread(values: Iterable[float]) -> Spread:
 class GroupFigures(BaseModel):
     """One group's figures; flat, so a CSV row and a JSON object carry the same fields."""
 
-    group: str
+    group: str = Field(description="The group's key: for customers, the customer's id.")
+    group_name: str = Field(description="What the group is called: a customer's name.")
     opened: int
     resolved: int
     closed: int
@@ -258,7 +230,11 @@ class GroupFigures(BaseModel):
     availability_objective: float | None
 
 
-def meets(met: int, measured: int, objective: float | None) -> bool | None:
+def _shown(objective: Fraction | None) -> float | None:
+    return None if objective is None else float(objective)
+
+
+def meets(met: int, measured: int, objective: float | Fraction | None) -> bool | None:
     """Whether met/measured reaches the objective, in exact fractions (19/20 meets 0.95);
     None without an objective or with nothing measured."""
     if objective is None or not measured:
@@ -285,10 +261,15 @@ def figures(
     group: str,
     rows: Sequence[FactRow],
     objectives: Objectives,
-    priority: Priority | None = None,
+    terms: Terms | None = None,
+    name: str | None = None,
 ) -> GroupFigures:
-    """The figures of one group of rows (see the module docstring for each definition).
-    `priority` picks the compliance objectives of a priority group. One pass over the rows."""
+    """The figures of one group of rows (see the module docstring for each definition). Each
+    ticket is held to its own version's objective (`terms`; without them, to `objectives` for
+    its priority). One pass over the rows."""
+    terms = terms or Terms(fallback=objectives)
+    first_weights: Counter[ObjectiveKey] = Counter()
+    resolution_weights: Counter[ObjectiveKey] = Counter()
     resolved = closed = reopened = escalations = 0
     first_met = first_measured = resolution_met = resolution_measured = 0
     first_breaches = resolution_breaches = breached = 0
@@ -305,18 +286,23 @@ def figures(
         reopened += row.reopen_count > 0
         escalations += row.escalations
         reached[row.highest_tier] += 1
+        key = (row.agreement_id, row.agreement_version, row.priority)
         if row.first_response_breached:
             first_measured += 1
             first_breaches += 1
+            first_weights[key] += 1
         elif row.first_response_at is not None:
             first_measured += 1
             first_met += 1
+            first_weights[key] += 1
         if row.resolution_breached:
             resolution_measured += 1
             resolution_breaches += 1
+            resolution_weights[key] += 1
         elif row.resolved_at is not None:
             resolution_measured += 1
             resolution_met += 1
+            resolution_weights[key] += 1
         breached += row.first_response_breached or row.resolution_breached
         if row.acknowledged_at is not None:
             acks.append((row.acknowledged_at - opened).total_seconds())
@@ -331,22 +317,23 @@ def figures(
     at_least = {
         tier: sum(reached[t] for t in TIER_ORDER if t.rank >= tier.rank) for tier in TIER_ORDER
     }
-    first_objective = objectives.for_target("first_response", priority)
-    resolution_objective = objectives.for_target("resolution", priority)
+    first_objective = terms.mean_objective(first_weights, "first_response")
+    resolution_objective = terms.mean_objective(resolution_weights, "resolution")
     return GroupFigures(
         group=group,
+        group_name=name or group,
         opened=len(rows),
         resolved=resolved,
         closed=closed,
         first_response_met=first_met,
         first_response_measured=first_measured,
         first_response_compliance=_share(first_met, first_measured),
-        first_response_objective=first_objective,
+        first_response_objective=_shown(first_objective),
         first_response_meets_objective=meets(first_met, first_measured, first_objective),
         resolution_met=resolution_met,
         resolution_measured=resolution_measured,
         resolution_compliance=_share(resolution_met, resolution_measured),
-        resolution_objective=resolution_objective,
+        resolution_objective=_shown(resolution_objective),
         resolution_meets_objective=meets(resolution_met, resolution_measured, resolution_objective),
         mtta_mean_seconds=mtta.mean,
         mtta_median_seconds=mtta.median,
@@ -389,13 +376,13 @@ def week_label(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def group_key(row: FactRow, group_by: GroupBy) -> str:
+def group_key(row: FactRow, group_by: GroupBy, terms: Terms | None = None) -> str:
     if group_by is GroupBy.PRIORITY:
         return row.priority.value
     if group_by is GroupBy.CHANNEL:
         return row.channel.value
     if group_by is GroupBy.CUSTOMER:
-        return row.customer
+        return terms.customer_key(row.customer) if terms else normal_label(row.customer)
     if group_by is GroupBy.AGREEMENT:
         return row.agreement_id
     if group_by is GroupBy.TIER:
@@ -422,24 +409,36 @@ def in_period(rows: Iterable[FactRow], start: datetime, end: datetime) -> list[F
     return [r for r in rows if start <= r.opened_at < end]
 
 
-def grouped(rows: Iterable[FactRow], group_by: GroupBy) -> dict[str, list[FactRow]]:
+def grouped(
+    rows: Iterable[FactRow], group_by: GroupBy, terms: Terms | None = None
+) -> dict[str, list[FactRow]]:
     """Rows per group, groups in report order; only groups that have rows."""
     groups: dict[str, list[FactRow]] = defaultdict(list)
     for row in rows:
-        groups[group_key(row, group_by)].append(row)
+        groups[group_key(row, group_by, terms)].append(row)
     return {name: groups[name] for name in sorted(groups, key=_order(group_by))}
 
 
-def _priority_of(group_by: GroupBy | None, name: str) -> Priority | None:
-    return Priority(name) if group_by is GroupBy.PRIORITY else None
+def group_name(
+    group_by: GroupBy | None, key: str, terms: Terms | None, members: Sequence[FactRow]
+) -> str:
+    """A customer group's name: the known customer's, else its members' most common spelling
+    (the first in order on a tie); any other group's key."""
+    if group_by is not GroupBy.CUSTOMER:
+        return key
+    known = terms.customers.get(key) if terms else None
+    if known is not None or not members:
+        return known or key
+    spellings = Counter(r.customer for r in members)
+    return min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
 
 
 def group_figures(
-    rows: Sequence[FactRow], group_by: GroupBy, objectives: Objectives
+    rows: Sequence[FactRow], group_by: GroupBy, objectives: Objectives, terms: Terms | None = None
 ) -> list[GroupFigures]:
     return [
-        figures(name, members, objectives, _priority_of(group_by, name))
-        for name, members in grouped(rows, group_by).items()
+        figures(name, members, objectives, terms, group_name(group_by, name, terms, members))
+        for name, members in grouped(rows, group_by, terms).items()
     ]
 
 
@@ -458,7 +457,10 @@ class Period(BaseModel):
 
 class SlaReport(Period):
     group_by: GroupBy
-    agreement_version: int | None = Field(description="The version whose objectives are shown.")
+    agreement_version: int | None = Field(
+        description="The scope's version in force at the period's end: its availability "
+        "objective is shown. Compliance objectives are each ticket's own version's."
+    )
     availability_objective: float | None
     totals: GroupFigures = Field(description="Every ticket of the period (group 'all').")
     groups: list[GroupFigures]
@@ -472,6 +474,7 @@ def sla_report(
     group_by: GroupBy,
     objectives: Objectives,
     counting: Counting = Counting.RESOLVED,
+    terms: Terms | None = None,
 ) -> SlaReport:
     """Figures per group for tickets opened in [start, end), and for all of them."""
     chosen = counted(in_period(rows, start, end), counting)
@@ -482,8 +485,8 @@ def sla_report(
         group_by=group_by,
         agreement_version=objectives.agreement_version,
         availability_objective=objectives.availability,
-        totals=figures("all", chosen, objectives),
-        groups=group_figures(chosen, group_by, objectives),
+        totals=figures("all", chosen, objectives, terms),
+        groups=group_figures(chosen, group_by, objectives, terms),
     )
 
 
@@ -547,7 +550,10 @@ class TrendPoint(BaseModel):
 
 
 class TrendSeries(BaseModel):
+    """One group's weeks; a group with no ticket in the reported weeks has no series."""
+
     group: str = Field(description="The group, or 'all' without group_by.")
+    group_name: str = Field(description="What the group is called: a customer's name.")
     points: list[TrendPoint]
 
 
@@ -583,6 +589,7 @@ def trends(
     group_by: GroupBy | None,
     objectives: Objectives,
     counting: Counting = Counting.RESOLVED,
+    terms: Terms | None = None,
 ) -> TrendsReport:
     """The SLA figures per whole ISO week overlapping [start, end) (tickets opened in that
     week), each with its change against the week before; per group when `group_by` is given
@@ -593,18 +600,20 @@ def trends(
     first, last = trends_window(start, end)
     chosen = counted(in_period(rows, first, last), counting)
     by_group: dict[str, list[FactRow]] = (
-        grouped(chosen, group_by) if group_by is not None else {"all": chosen}
+        grouped(chosen, group_by, terms) if group_by is not None else {"all": chosen}
     )
     series = []
     for name, members in by_group.items():
         per_week: dict[datetime, list[FactRow]] = defaultdict(list)
         for row in members:
             per_week[week_start(row.opened_at)].append(row)
-        priority = _priority_of(group_by, name)
+        if group_by is not None and not any(per_week.get(monday) for monday in weeks):
+            continue  # only the week before has its tickets: nothing to show in the period
+        label = group_name(group_by, name, terms, members)
         points = []
-        before = figures(name, per_week.get(first, []), objectives, priority)
+        before = figures(name, per_week.get(first, []), objectives, terms, label)
         for monday in weeks:
-            now = figures(name, per_week.get(monday, []), objectives, priority)
+            now = figures(name, per_week.get(monday, []), objectives, terms, label)
             points.append(
                 TrendPoint(
                     week=week_label(monday),
@@ -614,7 +623,7 @@ def trends(
                 )
             )
             before = now
-        series.append(TrendSeries(group=name, points=points))
+        series.append(TrendSeries(group=name, group_name=label, points=points))
     return TrendsReport(
         start=start,
         end=end,
@@ -636,6 +645,7 @@ class Deviation(BaseModel):
     than the threshold against the previous period of the same length."""
 
     group: str
+    group_name: str = Field(description="What the group is called: a customer's name.")
     target: TargetName
     reasons: list[DeviationReason]
     compliance: float
@@ -661,16 +671,10 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
-def exact(value: float) -> Fraction:
-    """A decimal as written (0.05 -> 1/20, 0.999 -> 999/1000): verdicts never ride on binary
-    rounding, so 18/20 -> 17/20 is a drop of exactly 1/20."""
-    return Fraction(str(value))
-
-
 def deviation_verdict(
     now: tuple[int, int],
     before: tuple[int, int],
-    objective: float | None,
+    objective: float | Fraction | None,
     drop_threshold: float,
 ) -> tuple[list[DeviationReason], Fraction] | None:
     """Reasons and severity for (met, measured) now against (met, measured) before, in exact
@@ -702,24 +706,32 @@ def deviations(
     objectives: Objectives,
     drop_threshold: float,
     counting: Counting = Counting.RESOLVED,
+    terms: Terms | None = None,
 ) -> DeviationsReport:
     """Per group and target: `below_objective` when compliance < its objective, `dropped`
     when it fell by more than `drop_threshold` against `previous_period`. Worst first: by the
     larger of the shortfall against the objective and the drop. Rows should cover both periods."""
     everything = counted(rows, counting)
     prev_start, prev_end = previous_period(start, end)
-    current = grouped(in_period(everything, start, end), group_by)
-    previous = grouped(in_period(everything, prev_start, prev_end), group_by)
+    terms = terms or Terms(fallback=objectives)
+    current = grouped(in_period(everything, start, end), group_by, terms)
+    previous = grouped(in_period(everything, prev_start, prev_end), group_by, terms)
     found: list[tuple[Fraction, Deviation]] = []
     for name, members in current.items():
-        priority = _priority_of(group_by, name)
         for target in TARGETS:
-            outcomes = [(r.ticket_id, target_outcome(r, target)) for r in members]
-            measured = [o for o in outcomes if o[1] is not None]
+            outcomes = [(r, target_outcome(r, target)) for r in members]
+            measured = [(r.ticket_id, o) for r, o in outcomes if o is not None]
             if not measured:
                 continue
             met = sum(o is True for _, o in measured)
-            objective = objectives.for_target(target, priority)
+            objective = terms.mean_objective(
+                Counter(
+                    (r.agreement_id, r.agreement_version, r.priority)
+                    for r, o in outcomes
+                    if o is not None
+                ),
+                target,
+            )
             before = [target_outcome(r, target) for r in previous.get(name, [])]
             before_measured = [o for o in before if o is not None]
             before_met = sum(o is True for o in before_measured)
@@ -744,10 +756,11 @@ def deviations(
                     severity,
                     Deviation(
                         group=name,
+                        group_name=group_name(group_by, name, terms, members),
                         target=target,
                         reasons=reasons,
                         compliance=compliance,
-                        objective=objective,
+                        objective=None if objective is None else float(objective),
                         previous_compliance=previous_compliance,
                         change=delta,
                         met=met,
@@ -807,7 +820,10 @@ class EscalationReport(Period):
 
 
 def _escalated_groups(
-    rows: Sequence[FactRow], key: Callable[[FactRow], str], top: int
+    rows: Sequence[FactRow],
+    key: Callable[[FactRow], str],
+    top: int,
+    label: Callable[[str, list[FactRow]], str] = lambda name, _: name,
 ) -> list[EscalatedGroup]:
     groups: dict[str, list[FactRow]] = defaultdict(list)
     for row in rows:
@@ -818,7 +834,7 @@ def _escalated_groups(
         if escalated:
             found.append(
                 EscalatedGroup(
-                    name=name,
+                    name=label(name, members),
                     tickets=len(members),
                     escalated_tickets=escalated,
                     escalations=sum(r.escalations for r in members),
@@ -831,7 +847,12 @@ def _escalated_groups(
 
 
 def escalation_analysis(
-    rows: Iterable[FactRow], *, start: datetime, end: datetime, top: int = 10
+    rows: Iterable[FactRow],
+    *,
+    start: datetime,
+    end: datetime,
+    top: int = 10,
+    terms: Terms | None = None,
 ) -> EscalationReport:
     """Learn from escalations: per tier, tickets reached and resolved and the time it took to
     acknowledge; the `top` most escalated customers and channels (by tickets that left the
@@ -859,7 +880,12 @@ def escalation_analysis(
         escalated_tickets=sum(r.highest_tier is not Tier.AGENT for r in chosen),
         resolved_tier_unknown=sum(_resolved(r) and r.resolved_tier is None for r in chosen),
         tiers=tiers,
-        customers=_escalated_groups(chosen, lambda r: r.customer, top),
+        customers=_escalated_groups(
+            chosen,
+            lambda r: group_key(r, GroupBy.CUSTOMER, terms),
+            top,
+            lambda name, members: group_name(GroupBy.CUSTOMER, name, terms, members),
+        ),
         channels=_escalated_groups(chosen, lambda r: r.channel.value, top),
     )
 

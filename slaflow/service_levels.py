@@ -52,7 +52,8 @@ from slaflow.tiers import Priority
 
 WindowKind = Literal["week", "month"]
 State = Literal["ok", "warning", "exhausted"]
-Threshold = Literal["warning", "exhausted"]
+Threshold = Literal["warning", "exhausted", "missed"]
+"""`missed` is the closing notice: the window ended below its objective."""
 
 
 class Window(BaseModel):
@@ -68,6 +69,12 @@ class Window(BaseModel):
         if self.kind == "month":
             return self.start.strftime("%B %Y")
         return f"week of {self.start:%Y-%m-%d}"
+
+
+def previous_window(kind: WindowKind, at: datetime) -> Window:
+    """The week or month that ended last before the one containing `at`."""
+    current = window_bounds(kind, at)
+    return window_bounds(kind, current.start - timedelta(microseconds=1))
 
 
 def window_bounds(kind: WindowKind, at: datetime) -> Window:
@@ -190,6 +197,10 @@ class ObjectiveStatus(BaseModel):
     notified: list[Threshold] = Field(
         default_factory=list, description="Warnings already sent for this window."
     )
+    final: bool = Field(False, description="The window has ended: this is its closing figure.")
+    met: bool | None = Field(
+        None, description="Closing verdict: misses within the allowed share (None while open)."
+    )
 
 
 def state_of(spent: Fraction, warn_when_spent: int) -> State:
@@ -207,8 +218,11 @@ def objective_status(
     misses: int,
     as_of: datetime,
     notified: Iterable[Threshold] = (),
+    *,
+    final: bool = False,
 ) -> ObjectiveStatus:
-    """The budget arithmetic of one objective (see the module docstring for the rules)."""
+    """The budget arithmetic of one objective (see the module docstring for the rules);
+    `final` for a window's closing figure, which carries its verdict."""
     if not 0 <= misses <= measured:
         raise ValueError(f"misses ({misses}) must be between 0 and measured ({measured})")
     share = 1 - _exact(objective.percent) / 100
@@ -237,6 +251,8 @@ def objective_status(
         projected_measured=projected,
         projected_allowed_misses=None if projected is None else round(float(share * projected), 2),
         notified=sorted(set(notified)),
+        final=final,
+        met=(misses <= allowed) if final else None,
     )
 
 
@@ -257,11 +273,33 @@ def statuses(
     return result
 
 
+def closing_statuses(
+    objectives: Iterable[ServiceLevelObjective],
+    tickets: Iterable[MeasuredTicket],
+    as_of: datetime,
+    notified: dict[tuple[str, datetime], set[Threshold]] | None = None,
+) -> list[ObjectiveStatus]:
+    """Every objective's closing figure over its window that ended last before `as_of`: the
+    tickets opened in it, as decided by `as_of` (a ticket still running is not measured)."""
+    tickets = list(tickets)
+    result = []
+    for objective in objectives:
+        window = previous_window(objective.window, as_of)
+        measured, misses = count(objective, window, tickets)
+        sent = (notified or {}).get((objective.name, window.start), set())
+        status = objective_status(objective, window, measured, misses, as_of, sent, final=True)
+        result.append(status)
+    return result
+
+
 def notices_due(status: ObjectiveStatus) -> list[Threshold]:
     """The warning to send now, if any: `exhausted` once when the budget is gone, `warning`
     once when `warn_when_spent` is crossed. A window that jumps straight to exhausted gets only
-    that notice (it says more), and no warning follows it should the share fall back."""
+    that notice (it says more), and no warning follows it should the share fall back. A
+    closed window that missed its objective gets `missed`, once."""
     sent = set(status.notified)
+    if status.final:
+        return ["missed"] if status.met is False and "missed" not in sent else []
     if status.state == "exhausted" and "exhausted" not in sent:
         return ["exhausted"]
     if status.state == "warning" and not sent:
@@ -269,7 +307,7 @@ def notices_due(status: ObjectiveStatus) -> list[Threshold]:
     return []
 
 
-THRESHOLDS: tuple[Threshold, ...] = ("warning", "exhausted")
+THRESHOLDS: tuple[Threshold, ...] = ("warning", "exhausted", "missed")
 
 
 def notice_key(

@@ -7,13 +7,15 @@ notices owed. Unit tests drive it without Temporal; the workflow replays it dete
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
 from slaflow import ladder, sla_clock
-from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning
+from slaflow.agreement import Contact, EscalationMatrix, PreBreachWarning, TargetSpec
 from slaflow.calendars import ResolvedCalendar
+from slaflow.credits import breach_consequence
 from slaflow.customers import AgreementSelection, unmeasured_reason
 from slaflow.durations import format_duration
 from slaflow.tickets import (
@@ -24,6 +26,7 @@ from slaflow.tickets import (
     Assign,
     ChangePriority,
     Command,
+    CustomerMessage,
     Escalate,
     EventKind,
     Notice,
@@ -32,7 +35,9 @@ from slaflow.tickets import (
     Pause,
     PauseSpan,
     PinnedTerms,
+    PriorityChange,
     Reopen,
+    Reply,
     Resolve,
     Respond,
     Resume,
@@ -45,6 +50,7 @@ from slaflow.tickets import (
     TicketRuntime,
     TicketStatus,
     TicketView,
+    Wait,
     workflow_id_for,
 )
 from slaflow.tiers import Priority, Tier, next_tier
@@ -181,13 +187,8 @@ def _target_dues(rt: TicketRuntime, target: TargetClock) -> list[Due]:
     deadline = sla_clock.deadline_of(cal, target)
     assert deadline is not None  # running targets are not paused
     dues = [Due(deadline, DueKind.BREACH, target.kind)]
-    objective = rt.terms.agreement.objective(rt.priority)
-    spec = (
-        objective.first_response
-        if target.kind is TargetKind.FIRST_RESPONSE
-        else (objective.resolution)
-    )
-    for warning in spec.warnings:
+    spec = _spec(rt, target.kind)
+    for warning in spec.warnings if spec else []:
         if warning.at_percent not in target.warnings_fired:
             moment = sla_clock.warning_moment(cal, target, warning.at_percent)
             if moment is not None:
@@ -276,6 +277,9 @@ def _breach(
         f"{_label(target.kind)} target of {format_duration(target.within)} breached at "
         f"{_fmt(deadline)}"
     )
+    cost = breach_consequence(rt.terms.agreement, rt.priority, target.kind.value)
+    if cost:
+        reason += f"; consequence: {cost}"
     _record(rt, now, EventKind.BREACH, reason, tier=rt.tier)
     above = next_tier(rt.tier)
     if above is None:
@@ -318,10 +322,16 @@ def _warn(
     ]
 
 
+def _spec(
+    rt: TicketRuntime, kind: TargetKind, priority: Priority | None = None
+) -> TargetSpec | None:
+    """The pinned terms' target for a clock kind at a priority (default the ticket's)."""
+    return rt.terms.agreement.objective(priority or rt.priority).spec(kind.value)
+
+
 def _warning_percents(rt: TicketRuntime, kind: TargetKind) -> list[int]:
-    objective = rt.terms.agreement.objective(rt.priority)
-    spec = objective.first_response if kind is TargetKind.FIRST_RESPONSE else objective.resolution
-    return [w.at_percent for w in spec.warnings]
+    spec = _spec(rt, kind)
+    return [w.at_percent for w in spec.warnings] if spec else []
 
 
 def _escalate(
@@ -463,8 +473,19 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
         return [_update(rt, f"Assigned to {command.assignee} by {actor}")]
     if isinstance(command, Respond):
         _meet(rt.target(TargetKind.FIRST_RESPONSE), now)
+        _answered(rt, now)
         _record(rt, now, EventKind.RESPONDED, command.note, actor=actor)
         return [_update(rt, f"First response by {actor}")]
+    if isinstance(command, Reply):
+        _meet(rt.target(TargetKind.FIRST_RESPONSE), now)
+        _answered(rt, now)
+        _record(rt, now, EventKind.REPLIED, command.note, actor=actor)
+        return [_update(rt, f"Replied by {actor}")]
+    if isinstance(command, CustomerMessage):
+        started = _start_clock(rt, TargetKind.NEXT_REPLY, now)
+        detail = "next reply due" if started else "no new reply clock"
+        _record(rt, now, EventKind.CUSTOMER_MESSAGE, _joined(detail, command.text), actor=actor)
+        return [_update(rt, f"Customer wrote ({actor})", command.text)]
     if isinstance(command, Resolve):
         for target in rt.targets:
             _meet(target, now)
@@ -483,6 +504,8 @@ def apply_command(rt: TicketRuntime, name: str, command: Command, now: datetime)
         rt.status = TicketStatus.ACKNOWLEDGED if rt.page.acknowledged_at else TicketStatus.OPEN
         rt.resolved_at = None
         rt.reopen_count += 1
+        if rt.target(TargetKind.FIRST_RESPONSE).met_at is not None:
+            _start_clock(rt, TargetKind.PERIODIC_UPDATE, now)
         _record(rt, now, EventKind.REOPENED, command.reason, actor=actor)
         return [_update(rt, f"Reopened by {actor}", command.reason)]
     if isinstance(command, ChangePriority):
@@ -510,7 +533,8 @@ def _pause(rt: TicketRuntime, command: Pause, now: datetime) -> Notice:
     rt.status = TicketStatus(command.status)
     rt.waiting_since = now
     label = command.status.replace("_", " ")
-    detail = f"{label}; stopped: {', '.join(stopped) or 'no clock'}"
+    party = f"; party: {command.party}" if command.party else ""
+    detail = f"{label}{party}; stopped: {', '.join(stopped) or 'no clock'}"
     if command.note:
         detail += f" ({command.note})"
     _record(rt, now, EventKind.PAUSED, detail, actor=command.actor)
@@ -531,6 +555,50 @@ def _resume(rt: TicketRuntime, command: Resume, now: datetime) -> Notice:
     rt.status = TicketStatus.ACKNOWLEDGED if rt.page.acknowledged_at else TicketStatus.OPEN
     _record(rt, now, EventKind.RESUMED, command.note, actor=command.actor)
     return _update(rt, f"Resumed by {command.actor}", command.note)
+
+
+def _joined(detail: str, text: str) -> str:
+    return f"{detail}: {text}" if text else detail
+
+
+def _answered(rt: TicketRuntime, now: datetime) -> None:
+    """The customer heard from support: the waiting message is answered and the
+    periodic-update clock starts over."""
+    for kind in (TargetKind.NEXT_REPLY, TargetKind.PERIODIC_UPDATE):
+        clock = rt.current(kind)
+        if clock is not None:
+            _meet(clock, now)
+    _start_clock(rt, TargetKind.PERIODIC_UPDATE, now)
+
+
+def _start_clock(rt: TicketRuntime, kind: TargetKind, now: datetime) -> bool:
+    """Start a repeating clock at `now` unless the terms do not measure it or one is still
+    running (the oldest unanswered message sets the pace). Started while the ticket waits,
+    it is paused at once if that status stops it."""
+    spec = _spec(rt, kind)
+    previous = rt.current(kind)
+    if spec is None or (previous is not None and previous.met_at is None):
+        return False
+    if previous is not None:
+        _retire(rt, previous)
+    clock = TargetClock(
+        kind=kind,
+        within=spec.within,
+        calendar=rt.terms.agreement.target_calendar(rt.priority, rt.ticket.channel),
+        started_at=now,
+    )
+    stops = [s for s, kinds in rt.terms.agreement.pauses.items() if kind.value in kinds]
+    if rt.status.value in stops:
+        clock.pauses.append(PauseSpan(start=now, reason=rt.status.value))
+    rt.targets.append(clock)
+    return True
+
+
+def _retire(rt: TicketRuntime, clock: TargetClock) -> None:
+    """Drop a repeating clock that is replaced; its breach still counts for the ticket."""
+    if clock.breached_at is not None:
+        rt.past_breaches += 1
+    rt.targets.remove(clock)
 
 
 def _meet(target: TargetClock, now: datetime) -> None:
@@ -555,14 +623,12 @@ def adopt_terms(rt: TicketRuntime, terms: PinnedTerms, actor: str, now: datetime
 def _retarget(rt: TicketRuntime, priority: Priority, now: datetime) -> None:
     """Open targets take `priority`'s objective from the pinned terms; warnings already behind
     the recomputed clock are marked fired so they are not sent late."""
-    objective = rt.terms.agreement.objective(priority)
-    for target in rt.targets:
+    for target in list(rt.targets):
         if target.met_at is None:
-            spec = (
-                objective.first_response
-                if target.kind is TargetKind.FIRST_RESPONSE
-                else objective.resolution
-            )
+            spec = _spec(rt, target.kind, priority)
+            if spec is None:  # the new terms do not measure this repeating clock
+                _retire(rt, target)
+                continue
             target.within = spec.within
             target.calendar = rt.terms.agreement.target_calendar(priority, rt.ticket.channel)
     rt.priority = priority
@@ -679,6 +745,46 @@ def _pause_tally(rt: TicketRuntime) -> _PauseTally:
     return tally
 
 
+_PRIORITY_CHANGE = re.compile(r"^(P[1-4]) -> (P[1-4])")
+_PARTY = re.compile(r"^[a-z ]+; party: ([A-Za-z0-9 .&-]+);")
+
+
+def _waits(rt: TicketRuntime) -> list[Wait]:
+    """Closed waiting spans read off the history: a pause until its resume or resolution,
+    a resolution until its reopening (the status is the pause detail's first words)."""
+    waits: list[Wait] = []
+    open_at: datetime | None = None
+    status = ""
+    party: str | None = None
+    for event in rt.events:
+        if event.kind is EventKind.PAUSED:
+            open_at, status = event.at, event.detail.split(";")[0].replace(" ", "_")
+            named = _PARTY.match(event.detail)
+            party = named.group(1) if named else None
+        elif event.kind is EventKind.RESOLVED:
+            if open_at is not None and status != "resolved":
+                waits.append(_wait(open_at, event.at, status, party))
+            open_at, status, party = event.at, "resolved", None
+        elif event.kind in (EventKind.RESUMED, EventKind.REOPENED) and open_at is not None:
+            waits.append(_wait(open_at, event.at, status, party))
+            open_at = None
+    return [w for w in waits if w.end > w.start]
+
+
+def _wait(start: datetime, end: datetime, status: str, party: str | None) -> Wait:
+    return Wait.model_validate({"start": start, "end": end, "status": status, "party": party})
+
+
+def _priority_changes(rt: TicketRuntime) -> list[PriorityChange]:
+    changes = []
+    for event in rt.events:
+        found = _PRIORITY_CHANGE.match(event.detail)
+        if event.kind is EventKind.PRIORITY_CHANGED and found:
+            old, new = found.groups()
+            changes.append(PriorityChange(at=event.at, old=Priority(old), new=Priority(new)))
+    return changes
+
+
 def _tier_ack_seconds(rt: TicketRuntime) -> dict[Tier, float]:
     """Per tier: from its first page (the opening page, or the escalation to it) to its first
     acknowledgement, wall-clock."""
@@ -734,6 +840,8 @@ def facts(rt: TicketRuntime) -> TicketFacts:
         ),
         resolved_tier=rt.tier if done else None,
         tier_ack_seconds=_tier_ack_seconds(rt),
+        waits=_waits(rt),
+        priority_changes=_priority_changes(rt),
     )
 
 

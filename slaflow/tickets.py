@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from slaflow.agreement import Agreement, Contact, PauseStatus
 from slaflow.calendars import ResolvedCalendar
@@ -84,6 +84,13 @@ class TicketStatus(StrEnum):
 class TargetKind(StrEnum):
     FIRST_RESPONSE = "first_response"
     RESOLUTION = "resolution"
+    NEXT_REPLY = "next_reply"
+    PERIODIC_UPDATE = "periodic_update"
+
+    @property
+    def repeats(self) -> bool:
+        """A clock that starts again after it is met (one per customer message or update)."""
+        return self in (TargetKind.NEXT_REPLY, TargetKind.PERIODIC_UPDATE)
 
 
 class PauseSpan(BaseModel):
@@ -139,6 +146,8 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     ACKNOWLEDGED = "acknowledged"
     RESPONDED = "responded"
+    CUSTOMER_MESSAGE = "customer_message"
+    REPLIED = "replied"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     PAUSED = "paused"
@@ -202,6 +211,9 @@ class TicketRuntime(BaseModel):
     unmeasured: str | None = Field(
         None, description="Why the clocks are not measured (out of scope or excluded)."
     )
+    past_breaches: int = Field(
+        0, description="Breached next-reply and periodic-update clocks since replaced."
+    )
 
     @property
     def tier(self) -> Tier:
@@ -210,9 +222,13 @@ class TicketRuntime(BaseModel):
     def target(self, kind: TargetKind) -> TargetClock:
         return next(t for t in self.targets if t.kind == kind)
 
+    def current(self, kind: TargetKind) -> TargetClock | None:
+        """The clock of a kind now kept, if any (repeating clocks come and go)."""
+        return next((t for t in self.targets if t.kind == kind), None)
+
     @property
     def breached(self) -> bool:
-        return any(t.breached_at is not None for t in self.targets)
+        return self.past_breaches > 0 or any(t.breached_at is not None for t in self.targets)
 
 
 class TicketWorkflowInput(BaseModel):
@@ -295,15 +311,46 @@ class Escalate(Command):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+PARTY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .&-]{0,99}$"
+"""A third party's name: letters, digits, spaces and . & - (it is written into the history)."""
+
+
 class Pause(Command):
     """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
 
     status: PauseStatus = "waiting_on_customer"
     note: str = Field("", max_length=2000)
+    party: str | None = Field(
+        None,
+        pattern=PARTY_PATTERN,
+        description="Which third party is waited on (with waiting_on_third_party): its own "
+        "target in the agreement's `third_parties` measures the wait.",
+    )
+
+    @field_validator("party")
+    @classmethod
+    def _third_party_only(cls, party: str | None, info: ValidationInfo) -> str | None:
+        if party is not None and info.data.get("status") != "waiting_on_third_party":
+            raise ValueError("only a wait with status waiting_on_third_party names a party")
+        return party
 
 
 class Resume(Command):
     note: str = Field("", max_length=2000)
+
+
+class CustomerMessage(Command):
+    """The customer wrote and waits for an answer: starts the next-reply clock when the
+    agreement measures one and none is running."""
+
+    text: str = Field("", max_length=20000)
+
+
+class Reply(Command):
+    """The agent answered the customer: meets the first response if still owed, stops the
+    next-reply clock, and starts the periodic-update clock again."""
+
+    note: str = Field("", max_length=20000)
 
 
 class AddComment(Command):
@@ -414,6 +461,22 @@ class TicketView(BaseModel):
     as_of: datetime
 
 
+class Wait(BaseModel):
+    """A span the ticket waited: on the customer or a third party, or resolved until reopened.
+    The what-if replay stops a version's clocks in it by that version's pause rules."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    status: Literal["waiting_on_customer", "waiting_on_third_party", "resolved"]
+    party: str | None = None
+
+
+class PriorityChange(BaseModel):
+    at: AwareDatetime
+    old: Priority
+    new: Priority
+
+
 class TicketFacts(BaseModel):
     """What reporting keeps of a ticket, written when it resolves, closes, breaches a target
     and reopens (so the row is the ticket as it is now)."""
@@ -464,6 +527,12 @@ class TicketFacts(BaseModel):
         description="Per tier that acknowledged: wall-clock seconds from its first page to its "
         "first acknowledgement.",
     )
+    waits: list[Wait] = Field(
+        default_factory=list, description="Closed waiting spans, for the amendment what-if."
+    )
+    priority_changes: list[PriorityChange] = Field(
+        default_factory=list, description="Each priority change, for the amendment what-if."
+    )
 
 
 class TicketOutcome(BaseModel):
@@ -483,6 +552,8 @@ COMMANDS: dict[str, type[Command]] = {
     "comment": AddComment,
     "pause": Pause,
     "resume": Resume,
+    "customer_message": CustomerMessage,
+    "reply": Reply,
 }
 """Each command's name (the workflow update's name and the API path segment) and argument model."""
 

@@ -25,6 +25,8 @@ import yaml
 from pydantic import ValidationError
 from temporalio.client import Client
 
+import starter.cli_credits as cli_credits
+import starter.cli_outages as cli_outages
 import starter.cli_service_levels as cli_service_levels
 from slaflow.agreement import Agreement
 from slaflow.durations import format_duration
@@ -38,9 +40,11 @@ from slaflow.tickets import (
     Assign,
     ChangePriority,
     Command,
+    CustomerMessage,
     Escalate,
     Pause,
     Reopen,
+    Reply,
     Resolve,
     Respond,
     Resume,
@@ -101,6 +105,10 @@ app.add_typer(cli_token.app, name="token")
 app.add_typer(cli_person.app, name="person")
 app.command("doctor")(cli_doctor.doctor)
 app.command("service-levels")(cli_service_levels.service_levels)
+app.command("credits")(cli_credits.credits)
+app.command("availability")(cli_outages.availability)
+app.command("ola")(cli_outages.ola)
+app.add_typer(cli_outages.app, name="outage")
 app.add_typer(cli_report.app, name="report")
 app.add_typer(agreement_app, name="agreement")
 
@@ -453,6 +461,26 @@ def ticket_respond(
     _command(ticket_id, lambda actor: Respond(actor=actor, note=note), as_json)
 
 
+@ticket_app.command("message")
+def ticket_message(
+    ticket_id: TicketIdArg,
+    text: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a customer message that waits for an answer (starts the next-reply clock)."""
+    _command(ticket_id, lambda actor: CustomerMessage(actor=actor, text=text), as_json)
+
+
+@ticket_app.command("reply")
+def ticket_reply(
+    ticket_id: TicketIdArg,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the agent's reply to the customer (meets the next reply, restarts updates)."""
+    _command(ticket_id, lambda actor: Reply(actor=actor, note=note), as_json)
+
+
 @ticket_app.command("resolve")
 def ticket_resolve(
     ticket_id: TicketIdArg,
@@ -525,12 +553,17 @@ def ticket_pause(
         str, typer.Option(help="waiting_on_customer or waiting_on_third_party")
     ] = "waiting_on_customer",
     note: Annotated[str, typer.Option()] = "",
+    party: Annotated[
+        str | None, typer.Option(help="The third party waited on (its own target applies).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Wait on the customer or a third party: the agreement's pause rules stop clocks."""
     _command(
         ticket_id,
-        lambda actor: Pause.model_validate({"actor": actor, "status": status, "note": note}),
+        lambda actor: Pause.model_validate(
+            {"actor": actor, "status": status, "note": note, "party": party}
+        ),
         as_json,
     )
 

@@ -45,7 +45,7 @@ GroupOpt = Annotated[
     typer.Option("--group-by", help="priority, channel, customer, agreement, tier or week."),
 ]
 CustomerOpt = Annotated[
-    str | None, typer.Option("--customer", help="Only this customer's tickets (its id).")
+    str | None, typer.Option("--customer", help="Only this customer's tickets (its id or name).")
 ]
 AgreementOpt = Annotated[
     str | None, typer.Option("--agreement", help="Only tickets under this agreement (its id).")

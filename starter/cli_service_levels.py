@@ -12,6 +12,7 @@ from slaflow.customers import DEFAULT_AGREEMENT_ID
 from slaflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from slaflow.service_levels import ObjectiveStatus
     from workflows.service_level_calls import AgreementServiceLevels, ServiceLevelReport
 
 
@@ -93,7 +94,19 @@ def _render_part(report: AgreementServiceLevels, when: str) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+    if report.closing:
+        lines.append("Windows closed last:")
+        lines += [_closing_line(s) for s in report.closing]
     return "\n".join(lines)
+
+
+def _closing_line(s: ObjectiveStatus) -> str:
+    verdict = "met" if s.met else "MISSED"
+    told = " (management told)" if "missed" in s.notified else ""
+    return (
+        f"  {s.objective} {s.window.label}: {s.measured} measured, {s.misses} missed, "
+        f"{_percent(s.compliance_percent)} against {s.percent:g} %: {verdict}{told}"
+    )
 
 
 def service_levels(

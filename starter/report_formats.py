@@ -193,7 +193,7 @@ def _period(report: Report) -> str:
 
 def _sla_row(g: GroupFigures) -> list[str]:
     return [
-        g.group,
+        g.group_name,
         str(g.opened),
         str(g.closed),
         _compliance(g.first_response_compliance, g.first_response_met, g.first_response_measured),
@@ -243,7 +243,7 @@ def text(report: Report) -> str:
         header += ["MTTR median", "change"]
         rows = [
             [
-                s.group,
+                s.group_name,
                 p.week,
                 f"{p.figures.opened} ({_signed(p.change.opened, str)})",
                 _percent(p.figures.first_response_compliance),
@@ -267,7 +267,7 @@ def text(report: Report) -> str:
             lines.append("no deviations")
         rows = [
             [
-                d.group,
+                d.group_name,
                 d.target,
                 ", ".join(d.reasons),
                 f"{_percent(d.compliance)} ({d.met}/{d.measured})",

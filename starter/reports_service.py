@@ -20,6 +20,7 @@ from activities import agreement_store
 from activities.tables import TicketFactRow, tier_ack_column
 from slaflow import reports
 from slaflow.customers import DEFAULT_AGREEMENT_ID, SLUG_PATTERN
+from slaflow.report_terms import Terms, version_key
 from slaflow.reports import Counting, FactRow, GroupBy, Objectives
 from slaflow.tickets import TicketStatus
 from slaflow.tiers import TIER_ORDER, Channel, Priority, Tier
@@ -29,6 +30,7 @@ CORE = (
     "ticket_id",
     "customer",
     "agreement_id",
+    "agreement_version",
     "priority",
     "channel",
     "status",
@@ -183,6 +185,7 @@ def load_rows(
             TABLE.c.opened_at >= start, TABLE.c.opened_at < end
         ),
         scope or Scope(),
+        engine,
     )
     if paused_only:
         query = query.where(TABLE.c.pauses > 0)
@@ -208,10 +211,20 @@ def load_rows(
     return rows
 
 
-def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+def spellings_of(engine: Engine, customer: str) -> list[str]:
+    """Every spelling in `ticket_facts` of the customer `customer` names (by id or name, case
+    and spacing aside; see `Terms.customer_key`): one scan of the indexed column's values."""
+    terms = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+    wanted = terms.customer_key(customer)
+    with engine.connect() as connection:
+        found = connection.execute(select(TABLE.c.customer).distinct()).scalars().all()
+    return [s for s in found if terms.customer_key(s) == wanted] or [customer]
+
+
+def _scoped(query: Select[Any], scope: Scope, engine: Engine) -> Select[Any]:
     query = query.where(TABLE.c.measured.is_(True))
     if scope.customer is not None:
-        query = query.where(TABLE.c.customer == scope.customer)
+        query = query.where(TABLE.c.customer.in_(spellings_of(engine, scope.customer)))
     if scope.agreement is not None:
         query = query.where(TABLE.c.agreement_id == scope.agreement)
     return query
@@ -232,7 +245,8 @@ def _agreement_of_scope(engine: Engine, scope: Scope) -> str:
     if scope.agreement is not None:
         return scope.agreement
     if scope.customer is not None:
-        own = agreement_store.agreements(engine, scope.customer)
+        known = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+        own = agreement_store.agreements(engine, known.customer_key(scope.customer))
         if len(own) == 1:
             return own[0].id
     return DEFAULT_AGREEMENT_ID
@@ -243,16 +257,37 @@ def _objectives(engine: Engine, span: Period) -> Objectives:
     return objectives_at(engine, min(span.end, datetime.now(UTC)), span.scope)
 
 
+def terms_of(engine: Engine, rows: list[FactRow], fallback: Objectives) -> Terms:
+    """The objectives of every (agreement, version) the rows pinned, one query per pair
+    (a handful), and the known customers."""
+    versions: dict[str, Objectives] = {}
+    for agreement_id, number in {(r.agreement_id, r.agreement_version) for r in rows}:
+        if number is None:
+            continue
+        try:
+            row = agreement_store.version(engine, number, agreement_id)
+        except agreement_store.NoAgreementError:
+            continue  # held to the fallback, as a ticket of an unknown version
+        versions[version_key(agreement_id, number)] = reports.objectives_of(
+            agreement_store.agreement_of(row), number
+        )
+    customers = {c.id: c.name for c in agreement_store.customers(engine)}
+    return Terms(fallback=fallback, versions=versions, customers=customers)
+
+
 def sla(
     engine: Engine, span: Period, group_by: GroupBy, counting: Counting = Counting.RESOLVED
 ) -> reports.SlaReport:
+    rows = load_rows(engine, span.start, span.end, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.sla_report(
-        load_rows(engine, span.start, span.end, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 
@@ -265,13 +300,16 @@ def trends(
     if group_by is GroupBy.WEEK:
         raise ReportError("group_by", "trends are per week already; choose another grouping")
     first, last = reports.trends_window(span.start, span.end)
+    rows = load_rows(engine, first, last, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.trends(
-        load_rows(engine, first, last, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 
@@ -283,14 +321,17 @@ def deviations(
     counting: Counting = Counting.RESOLVED,
 ) -> reports.DeviationsReport:
     previous_start, _ = reports.previous_period(span.start, span.end)
+    rows = load_rows(engine, previous_start, span.end, scope=span.scope)
+    objectives = _objectives(engine, span)
     return reports.deviations(
-        load_rows(engine, previous_start, span.end, scope=span.scope),
+        rows,
         start=span.start,
         end=span.end,
         group_by=group_by,
-        objectives=_objectives(engine, span),
+        objectives=objectives,
         drop_threshold=drop_threshold,
         counting=counting,
+        terms=terms_of(engine, rows, objectives),
     )
 
 
@@ -303,7 +344,8 @@ def escalations(engine: Engine, span: Period, top: int) -> reports.EscalationRep
         tier_acks=True,
         scope=span.scope,
     )
-    return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top)
+    terms = Terms(customers={c.id: c.name for c in agreement_store.customers(engine)})
+    return reports.escalation_analysis(rows, start=span.start, end=span.end, top=top, terms=terms)
 
 
 def pauses(
@@ -339,6 +381,7 @@ def count(engine: Engine, span: Period) -> int:
             or_(TABLE.c.status.in_(done), TABLE.c.reopen_count > 0),
         ),
         span.scope,
+        engine,
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())

@@ -18,10 +18,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from standins.slack_api import sign_request
 from starter.dev_secrets import read_dev_secrets
 from starter.dev_token import read_dev_admin_token
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
@@ -189,6 +191,25 @@ def slack_is_signed_with_the_stacks_own_secret(stack: Stack) -> None:
         assert answer.status_code == expected, answer.text
 
 
+def the_standin_page_shows_the_ticket_after_the_restart(stack: Stack, channel: str) -> None:
+    """What a newcomer sees after Ctrl-C and `make run` again: the Slack stand-in's page in a
+    real browser still holds the ticket's channel and its rendered messages (issue 20)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium`")
+    standin = f"http://127.0.0.1:{stack.env['SLAFLOW_SLACK_STANDIN_PORT']}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{standin}/?channel={channel}")
+            page.get_by_text("STACK-1").first.wait_for(timeout=30_000)
+            assert "channel_not_found" not in page.content()
+        finally:
+            browser.close()
+
+
 def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     stack.start()
     ticket = {
@@ -230,6 +251,7 @@ def test_run_escalates_stops_cleanly_and_resumes(stack: Stack) -> None:
     assert state.json()["highest_tier"] != "agent"
     kept = stack.slack_messages("STACK-1")  # the stand-in kept its workspace
     assert [m["ts"] for m in kept][: len(posted)] == [m["ts"] for m in posted]
+    the_standin_page_shows_the_ticket_after_the_restart(stack, str(kept[0]["channel"]))
     again = httpx.post(f"{stack.url}/tickets", json=ticket, headers=stack.headers, timeout=30)
     assert again.status_code == 200
     assert stack.interrupt() == 0, stack.log()

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 SERVICE_LEVEL_STATUSES = "service_level_statuses"
 SEND_SERVICE_LEVEL_EMAIL = "send_service_level_email"
 POST_SERVICE_LEVEL_SLACK = "post_service_level_slack"
+RECORD_SERVICE_LEVEL_CLOSING = "record_service_level_closing"
 
 WORKFLOW_ID = "service-levels"
 """The schedule's id, and the prefix of each run's workflow id (Temporal appends the time)."""
@@ -48,6 +49,10 @@ class AgreementServiceLevels(BaseModel):
     management: list[Contact] = Field(description="The management tier's contacts.")
     management_channel: str = Field(description="The management tier's Slack channel.")
     open_breaches: int = Field(0, description="Breached open tickets found through visibility.")
+    closing: list[ObjectiveStatus] = Field(
+        default_factory=list,
+        description="Each objective's closing figure over its window that ended last.",
+    )
 
 
 class ServiceLevelReport(AgreementServiceLevels):
@@ -78,6 +83,18 @@ class ServiceLevelNotice(BaseModel):
     slack_channel: str
 
 
+class ClosingRecord(BaseModel):
+    """One agreement's closing figures, to be kept (the first kept for a window stays)."""
+
+    agreement_id: str = DEFAULT_AGREEMENT_ID
+    closing: list[ObjectiveStatus]
+    recorded_at: AwareDatetime
+
+
+class ClosingRecorded(BaseModel):
+    new: int = Field(description="Closing figures not kept before.")
+
+
 class NoticeReceipt(BaseModel):
     idempotency_key: str
     medium: Medium
@@ -89,6 +106,9 @@ class WatchResult(BaseModel):
     as_of: AwareDatetime
     agreement_version: int
     statuses: list[ObjectiveStatus]
+    closing: list[ObjectiveStatus] = Field(
+        default_factory=list, description="The default agreement's windows that ended last."
+    )
     agreements: list[AgreementServiceLevels] = Field(
         default_factory=list, description="Every other agreement's objectives."
     )

@@ -7,6 +7,10 @@ every `SLAFLOW_SERVICE_LEVEL_CHECK_EVERY` (see `starter.service_level_schedule`)
 overlap. "Once per objective, window and threshold" is the notification store's doing: every
 notice carries a key made of the three, so a retried activity and a later run send nothing new.
 A failed delivery does not fail the run: it is reported, and the next run tries again.
+
+Behind the `service-level-windows-close` patch, each run also keeps every objective's closing
+figure over its window that ended last (the first run after the end writes it; later runs
+write nothing), and tells management once of a window that ended below its objective.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import service_level_calls as calls
 
+WINDOWS_CLOSE_PATCH = "service-level-windows-close"
+
 
 def _notices(
-    part: calls.AgreementServiceLevels,
+    part: calls.AgreementServiceLevels, closing: bool
 ) -> list[tuple[calls.ServiceLevelNotice, str]]:
     """The warnings one agreement's objectives owe its own management tier, each with the
-    activity that delivers it."""
+    activity that delivers it; with `closing`, those of its windows that just ended too."""
     owed = []
-    for status in part.statuses:
+    for status in [*part.statuses, *(part.closing if closing else [])]:
         for threshold in notices_due(status):
             for medium, activity in (
                 ("email", calls.SEND_SERVICE_LEVEL_EMAIL),
@@ -59,19 +65,39 @@ class ServiceLevelWatchWorkflow:
             start_to_close_timeout=calls.STATUS_TIMEOUT,
             retry_policy=calls.STATUS_RETRY,
         )
+        closing = workflow.patched(WINDOWS_CLOSE_PATCH)
         result = calls.WatchResult(
             as_of=report.as_of,
             agreement_version=report.agreement_version,
             statuses=report.statuses,
+            closing=report.closing if closing else [],
             agreements=report.agreements,
         )
+        if closing:
+            await self._keep_closing(report)
         deliveries = [
             self._deliver(activity, notice, result)
             for part in report.parts()
-            for notice, activity in _notices(part)
+            for notice, activity in _notices(part, closing)
         ]
         await asyncio.gather(*deliveries)
         return result
+
+    async def _keep_closing(self, report: calls.ServiceLevelReport) -> None:
+        """Each agreement's closing figures, kept before anyone is told of them."""
+        for part in report.parts():
+            if part.closing:
+                await workflow.execute_activity(
+                    calls.RECORD_SERVICE_LEVEL_CLOSING,
+                    calls.ClosingRecord(
+                        agreement_id=part.agreement_id,
+                        closing=part.closing,
+                        recorded_at=report.as_of,
+                    ),
+                    result_type=calls.ClosingRecorded,
+                    start_to_close_timeout=calls.STATUS_TIMEOUT,
+                    retry_policy=calls.STATUS_RETRY,
+                )
 
     async def _deliver(
         self, activity: str, notice: calls.ServiceLevelNotice, result: calls.WatchResult

@@ -43,12 +43,14 @@ with workflow.unsafe.imports_passed_through():
         Assign,
         ChangePriority,
         Command,
+        CustomerMessage,
         Escalate,
         EventKind,
         Notice,
         Pause,
         PinnedTerms,
         Reopen,
+        Reply,
         Resolve,
         Respond,
         Resume,
@@ -77,6 +79,10 @@ FACTS_ON_CHANGE_PATCH = "record-facts-on-breach-and-reopen"
 """Facts are written when a target breaches and when the ticket reopens too, so reports see
 open breaches and count a reopened ticket as it is now. Tickets started before replay without
 those writes."""
+REPLY_CLOCKS_PATCH = "next-reply-and-periodic-update-clocks"
+"""Marks histories whose tickets took customer messages and replies (the next-reply and
+periodic-update clocks). Tickets pinned before cannot carry those targets, so their clock
+loop is unchanged; the marker names the path in the history for whoever reads it."""
 RECENT_EVENTS_SHOWN = 3
 _QUIET_EVENTS = (EventKind.NOTIFIED, EventKind.NOTIFICATION_FAILED)
 
@@ -493,6 +499,24 @@ class TicketWorkflow:
     @resume.validator
     def _check_resume(self, command: Resume) -> None:
         self._refuse("resume", command)
+
+    @workflow.update(name="customer_message")
+    async def customer_message(self, command: CustomerMessage) -> TicketView:
+        workflow.patched(REPLY_CLOCKS_PATCH)
+        return await self._command("customer_message", command)
+
+    @customer_message.validator
+    def _check_customer_message(self, command: CustomerMessage) -> None:
+        self._refuse("customer_message", command)
+
+    @workflow.update(name="reply")
+    async def reply(self, command: Reply) -> TicketView:
+        workflow.patched(REPLY_CLOCKS_PATCH)
+        return await self._command("reply", command)
+
+    @reply.validator
+    def _check_reply(self, command: Reply) -> None:
+        self._refuse("reply", command)
 
     @workflow.update(name="adopt_terms")
     async def adopt_terms(self, command: AdoptTerms) -> TicketView:

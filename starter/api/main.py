@@ -34,7 +34,9 @@ from starter.api.routers import (
     ticket_page,
     tickets,
 )
+from starter.api.routers import credits as credit_routes
 from starter.api.routers import login as login_pages
+from starter.api.routers import outages as outage_routes
 from starter.api.routers import reports as report_routes
 from starter.api.routers import service_levels as service_level_routes
 from starter.api.routers import tokens as token_routes
@@ -111,6 +113,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(report_routes.compliance_router, responses=AUTH_ERRORS)
     app.include_router(
         service_level_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
+    app.include_router(
+        credit_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
+    )
+    app.include_router(
+        outage_routes.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS
     )
     app.include_router(dashboard.router, dependencies=requires(Role.MANAGER), responses=AUTH_ERRORS)
     app.include_router(

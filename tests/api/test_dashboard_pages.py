@@ -74,6 +74,23 @@ async def test_dashboard_refuses_what_it_cannot_show(api: httpx.AsyncClient) -> 
     assert long_customer.status_code == 422 and "customer" in long_customer.json()["detail"]
 
 
+@pytest.mark.parametrize("hostile", ["<script>", "Default", "a" * 65, "../default", "no-such"])
+async def test_dashboard_refuses_an_agreement_it_does_not_hold(
+    api: httpx.AsyncClient, hostile: str
+) -> None:
+    answer = await api.get("/dashboard", params={"agreement": hostile})
+    assert answer.status_code == 422
+    assert "agreement" in str(answer.json()["detail"])
+
+
+async def test_dashboard_of_one_agreement_keeps_it_selected(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/dashboard", params={"agreement": "default"})
+    assert answer.status_code == 200
+    assert '<option value="default" selected>default</option>' in answer.text
+    everyone = await api.get("/dashboard")
+    assert '<option value="" selected>all</option>' in everyone.text
+
+
 async def test_dashboard_of_one_customer(api: httpx.AsyncClient) -> None:
     answer = await api.get("/dashboard", params={"customer": "<acme>", "group_by": "agreement"})
     assert answer.status_code == 200

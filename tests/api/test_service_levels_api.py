@@ -222,6 +222,13 @@ async def test_figures_of_each_objective_with_the_open_breach_counted(
     )
     assert (every.spent_percent, every.state) == (55.6, "ok")
     assert "TaskQueue = 'slaflow'" in fake.queries[0] and "SlaBreached = true" in fake.queries[0]
+    # each objective's last ended window, evaluated once more, ends where the current begins
+    assert [(c.objective, c.final) for c in report.closing] == [
+        ("P1-first_response-month", True),
+        ("all-resolution-week", True),
+    ]
+    assert [c.window.end for c in report.closing] == [p1.window.start, every.window.start]
+    assert all(c.met is (c.misses <= c.allowed_misses) for c in report.closing)
 
 
 async def test_only_managers_may_read_it(
@@ -269,6 +276,8 @@ async def test_cli_table(app_and_fake: tuple[Any, OneOpenBreach, datetime]) -> N
     assert p1.startswith("P1-first_response-month") and "exhausted" in p1
     assert " 10 " in p1 and "100 % / 50 %" in p1
     assert lines[3].startswith("all-resolution-week") and "55.6 % / 75 %" in lines[3]
+    assert lines[4] == "Windows closed last:"
+    assert lines[5].startswith("  P1-first_response-month ") and " against 90 %: " in lines[5]
     empty = report.model_copy(update={"statuses": []})
     assert "states no service-level objectives" in render(empty)
     acme = AgreementServiceLevels.model_validate(

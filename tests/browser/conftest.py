@@ -27,19 +27,9 @@ from activities.db import make_engine
 from slaflow.settings import Settings
 from starter.api.main import create_app
 from tests.api_support import ADMIN_TOKEN
-from tests.browser import dashboard_seed
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, dashboard_seed
 from tests.integration.conftest import *  # noqa: F403  (the integration stack's fixtures)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 REPO = Path(__file__).resolve().parents[2]
 VIEWPORT = ViewportSize(width=1440, height=1000)
 

@@ -13,10 +13,19 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import Engine
 
+from activities import agreement_store
+from activities.facts import upsert_facts
+from slaflow.agreement_file import AgreementFile
+from slaflow.customers import AgreementHeader, Customer, Rule
+from slaflow.reports import FactRow
+from slaflow.tickets import TicketStatus
 from tests.api_support import auth_headers
 from tests.browser import dashboard_seed as seed
 from tests.browser.conftest import DashboardApp, log_in
+from tests.factories import make_agreement
+from tests.unit.report_seed import as_facts
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -287,10 +296,64 @@ async def test_every_grouping_draws_the_groups_of_the_sla_report(
         await refreshed_after(page, done)
         report = await page.evaluate("window.slaflowDashboard.data.sla")
         assert report["group_by"] == group_by
-        groups = [labels.get(g["group"], g["group"]) for g in report["groups"]]
+        groups = [labels.get(g["group"], g["group_name"]) for g in report["groups"]]
         drawn = await chart(page, "chart-compliance")
         assert drawn["labels"] == groups, group_by
         assert await page.locator("#compliance-title .group-name").inner_text() == group_by
         trend = await chart(page, "chart-mtta")
         assert len(trend["labels"]) == 4, group_by  # the four weeks, however grouped
+    assert await page.locator("#banner").is_hidden()
+
+
+def _second_agreement(engine: Engine, day: date) -> None:
+    """Acme's own agreement (one objective: 99 % of P1 resolutions a month) and one ticket
+    under it, opened on `day`: last in this module, so the figures above never see it."""
+    header = AgreementHeader(
+        id="acme-gold", customer=Customer(id="acme", name="Acme Corp"), rules=[Rule()]
+    )
+    objective = {"priority": "P1", "target": "resolution", "percent": 99, "window": "month"}
+    terms = make_agreement(service_levels=[objective])
+    stored = agreement_store.seed_file(
+        engine, AgreementFile(source="test", header=header, agreement=terms)
+    )
+    opened = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+    fact = FactRow(
+        ticket_id="GOLD-1",
+        customer="acme",
+        agreement_id="acme-gold",
+        priority="P1",
+        channel="email",
+        status=TicketStatus.RESOLVED,
+        opened_at=opened,
+        acknowledged_at=opened + timedelta(minutes=5),
+        first_response_at=opened + timedelta(minutes=5),
+        resolved_at=opened + timedelta(hours=1),
+    )
+    upsert_facts(engine, as_facts(fact, stored.number))
+
+
+async def test_the_agreement_filter_scopes_figures_and_objectives(
+    page: Page, dashboard_app: DashboardApp, seeded: tuple[date, date]
+) -> None:
+    first, last = seeded
+    _second_agreement(dashboard_app.engine, last)
+    await log_in(page, dashboard_app.url, f"/dashboard?from={first}&to={last}")
+    await refreshed_after(page, 0)
+    # Every agreement's objectives, each named: the default's three and acme-gold's one
+    assert await page.locator("#slo-list li[data-objective]").count() == 4
+    assert await page.locator("#slo-list li[data-agreement=acme-gold]").count() == 1
+    everyone = await page.evaluate("window.slaflowDashboard.data.sla.totals.opened")
+    done = await refreshes(page)
+    await page.select_option("select[name=agreement]", "acme-gold")
+    await refreshed_after(page, done)
+    assert "agreement=acme-gold" in page.url
+    assert await page.evaluate("window.slaflowDashboard.data.sla.totals.opened") == 1
+    assert await page.locator("#slo-list li[data-objective]").count() == 1
+    slo = await page.locator("#slo-list .slo-name").inner_text()
+    assert slo == "P1 resolutions ≥ 99 %"
+    assert "acme-gold v1" in await page.locator("#slo-list").locator("..").inner_text()
+    done = await refreshes(page)
+    await page.select_option("select[name=agreement]", "")
+    await refreshed_after(page, done)
+    assert await page.evaluate("window.slaflowDashboard.data.sla.totals.opened") == everyone
     assert await page.locator("#banner").is_hidden()

@@ -14,6 +14,7 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
+from activities.agreement_store import seed_agreements
 from activities.db import create_tables
 from slaflow.settings import Settings
 from starter.api.deps import app_state
@@ -22,7 +23,7 @@ from tests.api_support import auth_headers
 
 pytestmark = pytest.mark.integration
 
-MISSING = "SlaBreached, SlaCustomer, SlaPriority, SlaStatus, SlaTier"
+MISSING = "SlaAgreement, SlaBreached, SlaCustomer, SlaMeasured, SlaPriority, SlaStatus, SlaTier"
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ async def bare_api(
     )
     app = create_app(own)
     create_tables(app_state(app).engine)
+    seed_agreements(app_state(app).engine, settings.agreement_file)  # intake reads them first
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://api.test", headers=auth_headers()

@@ -194,11 +194,11 @@ def seeded_agreement() -> Agreement:
     )
 
 
-def as_facts(row: FactRow) -> TicketFacts:
-    """The seeded row as the workflow would have written it (P1 targets, agreement v1)."""
+def as_facts(row: FactRow, version: int = 1) -> TicketFacts:
+    """The seeded row as the workflow would have written it (P1 targets, pinning `version`
+    unless the row names its own)."""
     return TicketFacts(
-        **row.model_dump(),
-        agreement_version=1,
+        **{**row.model_dump(), "agreement_version": row.agreement_version or version},
         first_response_target_seconds=600,
         resolution_target_seconds=3600,
     )
@@ -206,9 +206,9 @@ def as_facts(row: FactRow) -> TicketFacts:
 
 def store_seeded(engine: Engine) -> None:
     """The seeded facts in `ticket_facts`, and the seeded agreement as the next version (in
-    force from 2026-01-01, so for the whole seeded period)."""
-    for fact_row in seeded_rows():
-        upsert_facts(engine, as_facts(fact_row))
-    add_version(
+    force from 2026-01-01, so for the whole seeded period); the tickets pin that version."""
+    stored = add_version(
         engine, seeded_agreement(), effective_from=datetime(2026, 1, 1, tzinfo=UTC), source="test"
     )
+    for fact_row in seeded_rows():
+        upsert_facts(engine, as_facts(fact_row, stored.number))

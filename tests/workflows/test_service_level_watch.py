@@ -26,9 +26,10 @@ from temporalio.worker import Worker
 from activities.agreement_store import EPOCH, add_version
 from activities.notify_email import EmailActivities
 from activities.notify_slack import SlackActivities
+from activities.service_level_tables import closed_windows
 from activities.service_levels import ServiceLevelActivities, ServiceLevelNotifyActivities
 from activities.tables import TicketFactRow
-from slaflow.service_levels import MeasuredTicket, window_bounds
+from slaflow.service_levels import MeasuredTicket, previous_window, window_bounds
 from slaflow.settings import Settings
 from slaflow.tiers import Priority
 from standins.mailbox import Mailbox
@@ -175,6 +176,7 @@ async def watch(
         workflows=[ServiceLevelWatchWorkflow],
         activities=[
             statuses.service_level_statuses,
+            statuses.record_service_level_closing,
             notices.send_service_level_email,
             notices.post_service_level_slack,
         ],
@@ -280,3 +282,37 @@ async def test_a_retried_delivery_sends_nothing_twice(watch: Watch, engine: Engi
         receipt = await env.run(call, notice)
         assert receipt.duplicate and receipt.idempotency_key == key
     assert len(watch.mailbox.messages()) == 1 and len(watch.management_posts()) == 1
+
+
+async def test_a_month_that_ended_below_its_objective_is_kept_and_told_once(
+    watch: Watch, engine: Engine
+) -> None:
+    now = datetime.now(UTC)
+    last = previous_window("month", now)
+    # last month: 10 P1 tickets, 2 first responses late; 95 % allows 0.5 misses -> missed
+    seed_month(engine, last.end - timedelta(hours=1), tickets=10, breached=2)
+    first = await watch.run()
+    p1 = next(s for s in first.closing if s.objective == "P1-first_response-month")
+    assert (p1.final, p1.met, p1.measured, p1.misses, p1.window.start) == (
+        True,
+        False,
+        10,
+        2,
+        last.start,
+    )
+    assert first.statuses[0].measured == 0  # this month has nothing yet
+    missed = [r for r in first.sent if r.idempotency_key.split("/")[3] == "missed"]
+    assert sorted(r.medium for r in missed) == ["email", "slack"]
+    mails = watch.mailbox.messages()
+    assert len(mails) == 1 and "Objective missed" in str(mails[0]["Subject"])
+    body = mails[0].get_body(("plain",))
+    assert body is not None and "2 of 10 targets missed, 80 % within target" in " ".join(
+        body.get_content().split()
+    )
+    kept = closed_windows(engine)
+    row = next(r for r in kept if r.objective == "P1-first_response-month")
+    assert (row.measured, row.misses, row.met, row.compliance_percent) == (10, 2, False, 80.0)
+    # a late decision changes nothing kept, and the next run tells nobody again
+    second = await watch.run()
+    assert second.sent == [] and len(watch.mailbox.messages()) == 1
+    assert len(closed_windows(engine)) == len(kept)

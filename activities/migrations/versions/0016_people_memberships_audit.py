@@ -2,7 +2,7 @@
 browser sessions kept on the server
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0019
 Create Date: 2026-12-02 16:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from activities import agreement_store
+from slaflow.customers import SLUG_PATTERN
 from slaflow.iso_time import IsoDate
 from slaflow.reports import GroupBy
-from starter.api.deps import SettingsDep
+from starter.api.deps import EngineDep, SettingsDep
 from starter.api.errors import json_responses
 from starter.api.pages import PAGE_HEADERS, templates
 
@@ -29,6 +31,7 @@ DEFAULT_REFRESH_SECONDS = 30
 async def dashboard(
     request: Request,
     settings: SettingsDep,
+    engine: EngineDep,
     start: Annotated[
         IsoDate | None,
         Query(alias="from", description="First day shown (UTC); default 4 weeks ago."),
@@ -45,6 +48,10 @@ async def dashboard(
     customer: Annotated[
         str, Query(max_length=200, description="Only this customer's tickets; empty: all.")
     ] = "",
+    agreement: Annotated[
+        str,
+        Query(pattern=f"^$|{SLUG_PATTERN}", description="Only this agreement's; empty: all."),
+    ] = "",
 ) -> HTMLResponse:
     """The live board, compliance per group against the objective, MTTA/MTTR trends, the
     escalation funnel, deviations and service-level budgets, for the period chosen."""
@@ -53,6 +60,9 @@ async def dashboard(
     first = start or (last - timedelta(days=settings.report_days - 1))
     if last < first:
         raise HTTPException(422, detail=f"to: {last} is before from ({first})")
+    agreements = [row.id for row in agreement_store.agreements(engine)]
+    if agreement and agreement not in agreements:
+        raise HTTPException(422, detail=f"agreement: there is no agreement {agreement!r}")
     return templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -63,6 +73,8 @@ async def dashboard(
             "groups": [g.value for g in GroupBy],
             "refresh_seconds": refresh,
             "customer": customer,
+            "agreement": agreement,
+            "agreements": agreements,
         },
         headers=PAGE_HEADERS,
     )

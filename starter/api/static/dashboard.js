@@ -111,6 +111,7 @@
       to: next.toISOString().replace(".000Z", "Z"),
       group_by: data.get("group_by"),
       customer: (data.get("customer") || "").trim(),
+      agreement: data.get("agreement") || "",
       firstDay: first,
       lastDay: last,
     };
@@ -360,7 +361,7 @@
     draw("chart-compliance", {
       type: "bar",
       data: {
-        labels: groups.map((g) => label(g.group)),
+        labels: groups.map((g) => label(g.group_name || g.group)),
         datasets: [
           { label: "First response met", data: groups.map((g) => pct(g.first_response_compliance)), backgroundColor: COLORS.accent, borderRadius: 4, maxBarThickness: 38 },
           { label: "Resolution met", data: groups.map((g) => pct(g.resolution_compliance)), backgroundColor: COLORS.teal, borderRadius: 4, maxBarThickness: 38 },
@@ -398,7 +399,7 @@
         const data = s.points.map((p) => p.figures[`${figure}_mean_seconds`]);
         values.push(...data);
         const color = COLORS.series[i % COLORS.series.length];
-        return { label: label(s.group), data, borderColor: color, backgroundColor: color, tension: 0.25, spanGaps: true, pointRadius: 3 };
+        return { label: label(s.group_name || s.group), data, borderColor: color, backgroundColor: color, tension: 0.25, spanGaps: true, pointRadius: 3 };
       });
     } else {
       const points = report.series[0] ? report.series[0].points : [];
@@ -472,7 +473,7 @@
         if (d.objective !== null) parts.push(`objective ${percent(d.objective, 0)}`);
         if (d.change !== null) parts.push(`${d.change >= 0 ? "+" : "−"}${Math.abs(100 * d.change).toFixed(1)} pp vs previous period`);
         return el("li", { class: d.reasons.join(" ") },
-          el("div", { class: "what", text: `${label(d.group)} · ${target}: ${why}` }),
+          el("div", { class: "what", text: `${label(d.group_name || d.group)} · ${target}: ${why}` }),
           el("div", { class: "figures", text: parts.join(" · ") }),
           d.ticket_ids.length ? el("div", { class: "ids", text: `Breached: ${d.ticket_ids.join(", ")}` }) : null,
         );
@@ -482,17 +483,27 @@
 
   function objectiveName(s) {
     const target = s.target === "first_response" ? "first responses" : "resolutions";
-    return `${s.priority || "All"} ${target} ≥ ${s.percent} %`;
+    return `${s.agreement ? `${s.agreement}: ` : ""}${s.priority || "All"} ${target} ≥ ${s.percent} %`;
   }
 
-  function renderServiceLevels(data) {
-    const items = Array.isArray(data) ? data : data.objectives || data.statuses || [];
+  /** The agreements in view: the one filtered on, else every agreement with objectives. */
+  function agreementsInView(data, f) {
+    const parts = [data, ...(data.agreements || [])].filter((p) => p.agreement_version);
+    return f.agreement ? parts.filter((p) => p.agreement_id === f.agreement) : parts;
+  }
+
+  function renderServiceLevels(data, f) {
+    const parts = agreementsInView(data, f);
+    const named = parts.length > 1;
+    const items = parts.flatMap((p) => p.statuses.map((s) => ({ ...s, agreement: named ? p.agreement_id : "" })));
     const list = $("#slo-list");
     const hint = list.closest(".card").querySelector(".hint");
-    hint.textContent = "Each objective over its current window; the bar is the budget spent." +
-      (data.open_breaches ? ` Counts ${data.open_breaches} open ticket${data.open_breaches === 1 ? "" : "s"} already breached.` : "");
+    const open = parts.reduce((n, p) => n + (p.open_breaches || 0), 0);
+    const which = parts.map((p) => `${p.agreement_id} v${p.agreement_version}`).join(", ");
+    hint.textContent = `Each objective of ${which || "no agreement"} over its current window; the bar is the budget spent.` +
+      (open ? ` Counts ${open} open ticket${open === 1 ? "" : "s"} already breached.` : "");
     if (!items.length) {
-      list.replaceChildren(el("li", { class: "empty", text: "The agreement states no service-level objectives." }));
+      list.replaceChildren(el("li", { class: "empty", text: "The agreement in view states no service-level objectives." }));
       return;
     }
     list.replaceChildren(
@@ -502,7 +513,7 @@
         const windowLabel = window.kind === "month" ? new Date(window.start).toLocaleDateString([], { month: "long", year: "numeric", timeZone: "UTC" })
           : window.start ? `week of ${window.start.slice(0, 10)}` : "";
         const stateBadge = el("span", { class: `badge ${s.state}`, text: s.state === "exhausted" ? "budget gone" : s.state });
-        return el("li", { "data-objective": s.objective },
+        return el("li", { "data-objective": s.objective, "data-agreement": s.agreement },
           el("div", { class: "slo-head" }, el("span", { class: "slo-name", text: objectiveName(s) }), stateBadge),
           el("div", { class: `budget ${s.state}`, title: `${s.spent_percent} % of the error budget spent` }, Object.assign(el("span"), { style: `width: ${spent}%` })),
           el("div", { class: "slo-meta", text:
@@ -536,10 +547,10 @@
     const seq = ++state.seq;
     const f = filters();
     const trendGroup = FEW_GROUPS.has(f.group_by) ? f.group_by : null;
-    const scope = { customer: f.customer };
+    const scope = { customer: f.customer, agreement: f.agreement };
     const period = { from: f.from, to: f.to, ...scope };
     const print = $("#print-link");
-    print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by, customer: f.customer })}`;
+    print.href = `/reports/print?${new URLSearchParams({ from: f.from, to: f.to, group_by: f.group_by, ...scope })}`;
     await Promise.all([
       load("board", seq, getJSON("/board", scope), renderBoard),
       load("sla", seq, getJSON("/reports/sla", { ...period, group_by: f.group_by, counting: COUNTING }), (r) => renderSla(r, f)),
@@ -549,7 +560,7 @@
       }),
       load("escalations", seq, getJSON("/reports/escalations", period), renderEscalations),
       load("deviations", seq, getJSON("/reports/deviations", { ...period, group_by: f.group_by, counting: COUNTING }), renderDeviations),
-      load("service levels", seq, getJSON("/reports/service-levels"), renderServiceLevels),
+      load("service levels", seq, getJSON("/reports/service-levels"), (r) => renderServiceLevels(r, f)),
     ]);
     if (seq !== state.seq) return;
     showBanner();
@@ -582,10 +593,12 @@
     state.errors.filters = null;
     const query = new URLSearchParams({ from: f.firstDay, to: f.lastDay, group_by: f.group_by, refresh: refreshEvery / 1000 });
     if (f.customer) query.set("customer", f.customer);
+    if (f.agreement) query.set("agreement", f.agreement);
     history.replaceState(null, "", `${window.location.pathname}?${query}`);
     refresh();
   });
   $("select[name=group_by]", form).addEventListener("change", () => form.requestSubmit());
+  $("select[name=agreement]", form).addEventListener("change", () => form.requestSubmit());
   $("#board-filter-clear").addEventListener("click", () => {
     state.cell = null;
     renderBoard(state.data.board);
