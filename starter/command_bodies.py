@@ -8,9 +8,9 @@ message saying so; an integration's token may name the person it acts for in `on
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from slaflow.amendments import AmendmentCommand
 from slaflow.tickets import COMMANDS, Command
@@ -22,10 +22,27 @@ ACTOR_REFUSAL = (
 )
 
 
+def _whole(model: type[BaseModel], fields: dict[str, Any]) -> None:
+    """Validate the command the body will become, so the command model's own validators (which
+    `create_model` does not copy, e.g. a field checked against another) refuse at the edge
+    with a 422 naming the field, never a 500 after the body passed."""
+    try:
+        model.model_validate(fields)
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(
+                f"{'.'.join(str(part) for part in err['loc'])}: "
+                + str(err["msg"]).removeprefix("Value error, ")
+                for err in exc.errors()
+            )
+        ) from None
+
+
 class CommandBody(BaseModel):
     """Shared by every command's body: the refusal of `actor`, and `on_behalf_of`."""
 
     model_config = ConfigDict(extra="forbid")
+    command_model: ClassVar[type[Command] | None] = None
 
     on_behalf_of: str | None = Field(
         None,
@@ -41,6 +58,13 @@ class CommandBody(BaseModel):
         if isinstance(data, dict) and "actor" in data:
             raise ValueError(ACTOR_REFUSAL)
         return data
+
+    @model_validator(mode="after")
+    def _valid_command(self) -> Self:
+        if self.command_model is not None:
+            fields = self.model_dump(exclude={"on_behalf_of"})
+            _whole(self.command_model, {**fields, "actor": "caller"})
+        return self
 
     def command(self, model: type[Command], actor: str) -> Command:
         fields = self.model_dump(exclude={"on_behalf_of"})
@@ -58,6 +82,7 @@ def body_of(model: type[Command]) -> type[CommandBody]:
     body: type[CommandBody] = create_model(
         f"{model.__name__}Body", __base__=CommandBody, __doc__=model.__doc__, **fields
     )
+    body.command_model = model
     return body
 
 
@@ -74,6 +99,7 @@ class DecisionBody(BaseModel):
     """Shared by every amendment decision's body: the refusal of `by` and `method`."""
 
     model_config = ConfigDict(extra="forbid")
+    decision_model: ClassVar[type[AmendmentCommand] | None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -81,6 +107,12 @@ class DecisionBody(BaseModel):
         if isinstance(data, dict) and ("by" in data or "method" in data):
             raise ValueError(BY_REFUSAL)
         return data
+
+    @model_validator(mode="after")
+    def _valid_decision(self) -> Self:
+        if self.decision_model is not None:
+            _whole(self.decision_model, {**self.model_dump(), "by": "caller", "method": "api"})
+        return self
 
     def decision(self, model: type[AmendmentCommand], by: str, method: str) -> AmendmentCommand:
         return model.model_validate({**self.model_dump(), "by": by, "method": method})
@@ -97,4 +129,5 @@ def decision_body_of(model: type[AmendmentCommand]) -> type[DecisionBody]:
     body: type[DecisionBody] = create_model(
         f"{model.__name__}Body", __base__=DecisionBody, __doc__=model.__doc__, **fields
     )
+    body.decision_model = model
     return body
