@@ -24,6 +24,7 @@ from activities.token_tables import ApiTokenRow
 from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
 from starter.api.main import create_app
+from starter.api.throttle import FailureThrottle
 from starter.api.sessions import SESSION_COOKIE, SessionCodec
 from starter.api.token_resolver import TokenResolver
 from tests.api.test_api_validation import MustNotConnect
@@ -442,7 +443,12 @@ async def test_the_cookie_is_secure_behind_https(tmp_path: Path) -> None:
     assert "Secure" in answer.headers["set-cookie"]
 
 
-async def test_a_client_guessing_tokens_is_slowed_down(http: httpx.AsyncClient) -> None:
+async def test_a_client_guessing_tokens_is_slowed_down(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    # the throttle's clock stands still, so a slow machine cannot outlast the 1 s block
+    now = [1000.0]
+    app_state(app).throttle = FailureThrottle(clock=lambda: now[0])
     guesses = [
         await http.get("/tickets", headers={"Authorization": f"Bearer slf_guess{i}"})
         for i in range(7)
@@ -456,3 +462,8 @@ async def test_a_client_guessing_tokens_is_slowed_down(http: httpx.AsyncClient) 
     assert (await http.get("/tickets", headers=auth_headers(Role.AGENT))).status_code == 429
     login = await http.post("/login", data={"token": "slf_nope"}, headers=SAME_SITE)
     assert login.status_code == 429 and "Too many failed logins" in login.text
+    # once the block has run out, the right token works again and forgets the failures
+    now[0] += 60
+    assert (await http.get("/tickets", headers=auth_headers(Role.AGENT))).status_code != 429
+    wrong = await http.get("/tickets", headers={"Authorization": "Bearer slf_guess9"})
+    assert wrong.status_code == 401
