@@ -21,7 +21,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import notify_email, notify_slack
-from activities.notify_email import EmailActivities, load_receipt, message_id_for, store_receipt
+from activities.deliveries import deliver_once, store_receipt
+from activities.notify_email import EmailActivities, message_id_for
 from activities.notify_slack import SlackActivities
 from slaflow.amendments import AmendmentView, workflow_id_for
 from slaflow.settings import Settings
@@ -204,10 +205,15 @@ class AmendmentNotifyActivities:
 
     @activity.defn(name=SEND_AMENDMENT_EMAIL)
     async def send_amendment_email(self, notice: AmendmentNotice) -> AmendmentEmailReceipt:
+        return await deliver_once(
+            self.email.engine,
+            notice.idempotency_key,
+            lambda stored: AmendmentEmailReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._send_email(notice),
+        )
+
+    async def _send_email(self, notice: AmendmentNotice) -> AmendmentEmailReceipt:
         engine = self.email.engine
-        stored = await asyncio.to_thread(load_receipt, engine, notice.idempotency_key)
-        if stored is not None:
-            return AmendmentEmailReceipt.model_validate({**stored, "duplicate": True})
         settings = self.email.settings
         message = render_amendment_email(settings, notice)
         sender = parseaddr(settings.mail_from)[1] or "slaflow@localhost"
@@ -234,10 +240,15 @@ class AmendmentNotifyActivities:
             raise ApplicationError(
                 f"{notice.to.email} has no Slack user id", type="NoSlackUser", non_retryable=True
             )
+        return await deliver_once(
+            self.slack.engine,
+            notice.idempotency_key,
+            lambda stored: AmendmentSlackReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._post_slack(notice, channel),
+        )
+
+    async def _post_slack(self, notice: AmendmentNotice, channel: str) -> AmendmentSlackReceipt:
         engine = self.slack.engine
-        stored = await asyncio.to_thread(load_receipt, engine, notice.idempotency_key)
-        if stored is not None:
-            return AmendmentSlackReceipt.model_validate({**stored, "duplicate": True})
         text, blocks = render_amendment_slack(self.slack.settings, notice)
         try:
             response = await self.slack.client.chat_postMessage(

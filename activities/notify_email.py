@@ -18,17 +18,14 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import jinja2
-from sqlalchemy import Engine, Table
-from sqlmodel import Session
+from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.db import upsert_insert
-from activities.tables import NotificationRow
+from activities.deliveries import deliver_once, store_receipt
 from slaflow.notifications import EmailNotification, EmailReceipt
 from slaflow.settings import Settings
 from slaflow.tickets import TargetView, TicketView
@@ -38,9 +35,7 @@ __all__ = [
     "EmailActivities",
     "TargetLine",
     "describe_targets",
-    "load_receipt",
     "message_id_for",
-    "store_receipt",
     "ticket_link",
 ]
 
@@ -54,40 +49,6 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-
-# ----- idempotency (shared with the Slack activity) ---------------------------------------------
-
-
-def load_receipt(engine: Engine, key: str) -> dict[str, Any] | None:
-    """The stored receipt of an already delivered notification, or None."""
-    with Session(engine) as session:
-        row = session.get(NotificationRow, key)
-        return dict(row.receipt) if row is not None else None
-
-
-def store_receipt(
-    engine: Engine, key: str, channel: str, ticket_id: str, receipt: dict[str, Any]
-) -> None:
-    """Record a delivery; a concurrent attempt that recorded it first wins (its row is as good).
-
-    ON CONFLICT DO NOTHING rather than catching the IntegrityError: no failed statement, so no
-    aborted transaction and no error in the PostgreSQL log for an expected duplicate.
-    """
-    table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
-    statement = (
-        upsert_insert(engine, table)
-        .values(
-            idempotency_key=key,
-            channel=channel,
-            ticket_id=ticket_id,
-            sent_at=datetime.now(UTC),
-            receipt=receipt,
-        )
-        .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-    )
-    with engine.begin() as connection:
-        connection.execute(statement)
 
 
 # ----- rendering (shared with the Slack activity) -----------------------------------------------
@@ -234,10 +195,14 @@ class EmailActivities:
     @activity.defn(name="send_email")
     async def send_email(self, request: EmailNotification) -> EmailReceipt:
         """Send one notice by email, or answer the earlier receipt if it was already sent."""
-        stored = await asyncio.to_thread(load_receipt, self.engine, request.idempotency_key)
-        if stored is not None:
-            return EmailReceipt.model_validate({**stored, "duplicate": True})
+        return await deliver_once(
+            self.engine,
+            request.idempotency_key,
+            lambda stored: EmailReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._deliver(request),
+        )
 
+    async def _deliver(self, request: EmailNotification) -> EmailReceipt:
         message = render_email(self.settings, request)
         sender = parseaddr(self.settings.mail_from)[1] or "slaflow@localhost"
         try:

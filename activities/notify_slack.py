@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notify_email import describe_targets, load_receipt, store_receipt, ticket_link
+from activities.deliveries import deliver_once, load_receipt, store_receipt
+from activities.notify_email import describe_targets, ticket_link
 from slaflow.notifications import SlackNotification, SlackReceipt, SlackRootUpdate
 from slaflow.settings import Settings
 from slaflow.tickets import EventKind, NoticeKind, TargetKind, TicketStatus, TicketView
@@ -368,10 +369,14 @@ class SlackActivities:
     @activity.defn(name="post_slack")
     async def post_slack(self, request: SlackNotification) -> SlackReceipt:
         """Post one notice, or answer the earlier receipt if it was already posted."""
-        stored = await asyncio.to_thread(load_receipt, self.engine, request.idempotency_key)
-        if stored is not None:
-            return SlackReceipt.model_validate({**stored, "duplicate": True})
+        return await deliver_once(
+            self.engine,
+            request.idempotency_key,
+            lambda stored: SlackReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._post(request),
+        )
 
+    async def _post(self, request: SlackNotification) -> SlackReceipt:
         if activity.info().attempt > 1:
             # An earlier attempt may have posted and died before recording it: Slack knows.
             found = await self._already_posted(request)

@@ -34,7 +34,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities import agreement_store, notify_email, notify_slack
-from activities.notify_email import EmailActivities, load_receipt, message_id_for, store_receipt
+from activities.deliveries import deliver_once, load_receipt, store_receipt
+from activities.notify_email import EmailActivities, message_id_for
 from activities.notify_slack import SlackActivities
 from activities.service_level_tables import record_closing
 from activities.tables import TicketFactRow
@@ -440,10 +441,15 @@ class ServiceLevelNotifyActivities:
     @activity.defn(name=SEND_SERVICE_LEVEL_EMAIL)
     async def send_service_level_email(self, notice: ServiceLevelNotice) -> NoticeReceipt:
         """One email to every management contact, or the earlier receipt if already sent."""
+        return await deliver_once(
+            self.email.engine,
+            notice.idempotency_key,
+            lambda stored: NoticeReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._send_email(notice),
+        )
+
+    async def _send_email(self, notice: ServiceLevelNotice) -> NoticeReceipt:
         engine, key = self.email.engine, notice.idempotency_key
-        stored = await asyncio.to_thread(load_receipt, engine, key)
-        if stored is not None:
-            return NoticeReceipt.model_validate({**stored, "duplicate": True})
         settings = self.email.settings
         message = render_service_level_email(settings, notice)
         recipients = [c.email for c in notice.to]
@@ -463,10 +469,15 @@ class ServiceLevelNotifyActivities:
     @activity.defn(name=POST_SERVICE_LEVEL_SLACK)
     async def post_service_level_slack(self, notice: ServiceLevelNotice) -> NoticeReceipt:
         """A post in the management channel, or the earlier receipt if already posted."""
+        return await deliver_once(
+            self.slack.engine,
+            notice.idempotency_key,
+            lambda stored: NoticeReceipt.model_validate({**stored, "duplicate": True}),
+            lambda: self._post_slack(notice),
+        )
+
+    async def _post_slack(self, notice: ServiceLevelNotice) -> NoticeReceipt:
         engine, key, channel = self.slack.engine, notice.idempotency_key, notice.slack_channel
-        stored = await asyncio.to_thread(load_receipt, engine, key)
-        if stored is not None:
-            return NoticeReceipt.model_validate({**stored, "duplicate": True})
         if activity.info().attempt > 1:
             # An earlier attempt may have posted and died before recording it: Slack knows,
             # by the key in the message metadata (the ticket posts' look-up, reused).

@@ -161,3 +161,13 @@ class NotificationRow(SQLModel, table=True):
     ticket_id: str = Field(index=True)
     sent_at: datetime = _utc_column(nullable=False)
     receipt: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DeliveryClaimRow(SQLModel, table=True):
+    """The attempt now sending a notification, until `claimed_until` (see delivery_claims)."""
+
+    __tablename__ = "delivery_claims"
+
+    idempotency_key: str = Field(primary_key=True, max_length=300)
+    holder: str = Field(max_length=300, description="workflow run / activity id / attempt")
+    claimed_until: datetime = _utc_column(nullable=False)

@@ -30,8 +30,8 @@ from activities.agreement_store import (
     version_in_force,
 )
 from activities.db import create_tables, make_engine
+from activities.deliveries import load_receipt, store_receipt
 from activities.facts import upsert_facts
-from activities.notify_email import load_receipt, store_receipt
 from activities.tables import AgreementVersionRow, NotificationRow, TicketFactRow
 from slaflow.tickets import TicketFacts, TicketStatus
 from slaflow.tiers import Channel, Priority, Tier

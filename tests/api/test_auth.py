@@ -24,8 +24,8 @@ from activities.token_tables import ApiTokenRow
 from slaflow.roles import Role, token_digest
 from starter.api.deps import app_state
 from starter.api.main import create_app
-from starter.api.throttle import FailureThrottle
 from starter.api.sessions import SESSION_COOKIE, SessionCodec
+from starter.api.throttle import FailureThrottle
 from starter.api.token_resolver import TokenResolver
 from tests.api.test_api_validation import MustNotConnect
 from tests.api_support import TOKENS, auth_headers, auth_settings
